@@ -1,0 +1,25 @@
+/**
+ * Which task is running: an AsyncLocalStorage whose store is the task.
+ *
+ * An async function cannot be interrupted from outside, but every `await` of a
+ * greenloop Future calls the Future's `then` in the awaiting task's async
+ * context. Reading this store there tells the Future which task waits on it,
+ * so `task.cancel()` can cancel exactly that Future and make the `await`
+ * throw CancelledError, as asyncio does.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CancelledError } from './errors.js';
+import type { EventLoop } from './event-loop.js';
+
+/** What a Future needs to know of the task that awaits it. */
+export interface AwaitingTask {
+  /** @internal */ _loop: EventLoop;
+  /** @internal The Future the task waits on, cancelled by `task.cancel()`. */
+  _futWaiter: { cancel(message?: string): boolean } | null;
+  /** @internal A cancel is pending, to be raised at the task's next await. */
+  _mustCancel: boolean;
+  /** @internal */ _makeCancelledError(): CancelledError;
+  done(): boolean;
+}
+
+export const taskContext = new AsyncLocalStorage<AwaitingTask>();

@@ -1,0 +1,138 @@
+/**
+ * Error classes of the asyncio-style API.
+ *
+ * Every class sets `name` explicitly, so `err.name` survives minification and
+ * structured cloning between threads. Where asyncio raises a built-in Python
+ * exception (RuntimeError, ValueError, KeyboardInterrupt), greenloop has a class
+ * of that name, so callers can tell the cases apart with `instanceof`.
+ */
+
+/** Base class of every greenloop error, so one `instanceof` catches them all. */
+export class GreenloopError extends Error {
+  constructor(message?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'GreenloopError';
+  }
+}
+
+/** The operation was cancelled (a cancelled Future, Task or wait). */
+export class CancelledError extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? '');
+    this.name = 'CancelledError';
+  }
+}
+
+/** A Future or Task was in the wrong state for the operation (e.g. result() before done). */
+export class InvalidStateError extends GreenloopError {
+  constructor(message?: string) {
+    super(message);
+    this.name = 'InvalidStateError';
+  }
+}
+
+/** The operation exceeded its deadline (waitFor, timeout(), asCompleted). */
+export class TimeoutError extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? '');
+    this.name = 'TimeoutError';
+  }
+}
+
+/** Misuse of the loop: running it twice, using it after close, no running loop... */
+export class RuntimeError extends GreenloopError {
+  constructor(message?: string) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
+
+/** A bad argument value (over-released BoundedSemaphore, readline over the limit...). */
+export class ValueError extends GreenloopError {
+  constructor(message?: string) {
+    super(message);
+    this.name = 'ValueError';
+  }
+}
+
+/** The Runner was interrupted by SIGINT and its main task ended cancelled. */
+export class KeyboardInterrupt extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'KeyboardInterrupt');
+    this.name = 'KeyboardInterrupt';
+  }
+}
+
+/** A stream ended before `expected` bytes arrived; `partial` holds what did arrive. */
+export class IncompleteReadError extends GreenloopError {
+  readonly partial: Buffer;
+  readonly expected: number | null;
+
+  constructor(partial: Buffer, expected: number | null) {
+    const what = expected === null ? 'undefined' : String(expected);
+    super(`${partial.length} bytes read on a total of ${what} expected bytes`);
+    this.name = 'IncompleteReadError';
+    this.partial = partial;
+    this.expected = expected;
+  }
+}
+
+/** The stream's buffer limit was reached while looking for a separator. */
+export class LimitOverrunError extends GreenloopError {
+  /** How many bytes may be consumed without finding the separator. */
+  readonly consumed: number;
+
+  constructor(message: string, consumed: number) {
+    super(message);
+    this.name = 'LimitOverrunError';
+    this.consumed = consumed;
+  }
+}
+
+/** `getNowait()` on an empty queue. */
+export class QueueEmpty extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'queue is empty');
+    this.name = 'QueueEmpty';
+  }
+}
+
+/** `putNowait()` on a full queue. */
+export class QueueFull extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'queue is full');
+    this.name = 'QueueFull';
+  }
+}
+
+/** `put()`/`get()` on a queue after `shutdown()`. */
+export class QueueShutDown extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'queue is shut down');
+    this.name = 'QueueShutDown';
+  }
+}
+
+/** A Barrier was reset or aborted while tasks waited on it. */
+export class BrokenBarrierError extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'barrier is broken');
+    this.name = 'BrokenBarrierError';
+  }
+}
+
+/**
+ * Several errors at once, as Python's ExceptionGroup: raised by TaskGroup when
+ * one or more children fail. `exceptions` lists them in the order they happened.
+ */
+export class ExceptionGroup extends AggregateError {
+  constructor(message: string, errors: readonly unknown[]) {
+    super(errors, message);
+    this.name = 'ExceptionGroup';
+  }
+
+  /** asyncio's name for `errors`. */
+  get exceptions(): readonly unknown[] {
+    return this.errors as unknown[];
+  }
+}

@@ -1,0 +1,438 @@
+/**
+ * The event loop (asyncio's `base_events.py`): a ready queue of callbacks run
+ * in snapshots, a heap of timers, and the exception handler.
+ *
+ * How it sits on Node's own loop: one iteration of this loop (`_runOnce`) is
+ * one Node macrotask. It runs every callback that was ready when it began
+ * (callbacks scheduled meanwhile wait for the next iteration), then arms
+ * exactly one Node handle for the next iteration: `setImmediate` when callbacks
+ * are ready (so Node's I/O gets its turn in between), or one `setTimeout` for
+ * the earliest timer. Promise continuations of async-function tasks run as
+ * microtasks right after the iteration that resumed them.
+ */
+import { Deque } from './deque.js';
+import { debugFromEnvironment } from './debug.js';
+import { RuntimeError } from './errors.js';
+import type { Executor } from './executor.js';
+import { Future } from './futures.js';
+import { Handle, TimerHandle } from './handles.js';
+import { MinHeap } from './heap.js';
+import { logger } from './log.js';
+import { _getRunningLoop, _registerLoopFactory, _setRunningLoop } from './running.js';
+import { taskContext } from './context.js';
+import { ensureFuture, Task, type Awaitable, type CoroutineFunction, type CoroutineLike } from './tasks.js';
+
+/** What the loop passes to its exception handler (asyncio's context dict). */
+export interface ExceptionContext {
+  message: string;
+  exception?: unknown;
+  future?: Future<unknown>;
+  task?: Task<unknown>;
+  handle?: Handle;
+  source_traceback?: string[];
+  [key: string]: unknown;
+}
+
+export type ExceptionHandler = (loop: EventLoop, context: ExceptionContext) => void;
+
+export interface CreateTaskOptions<A extends unknown[]> {
+  /** The task's name (`getName()`); 'Task-N' when not given. */
+  name?: string;
+  /** Arguments for a coroutine function. */
+  args?: A;
+}
+
+/** Cancelled timers are purged from the heap once they are this many and half of it. */
+const MIN_CANCELLED_TIMERS_TO_PURGE = 100;
+
+export class EventLoop {
+  /** Callbacks taking longer than this (seconds) are logged in debug mode. */
+  slowCallbackDuration = 0.1;
+
+  private readonly ready = new Deque<Handle>();
+  private readonly timers = new MinHeap<TimerHandle>(
+    (a, b) => a.when() < b.when() || (a.when() === b.when() && a._sequence < b._sequence),
+  );
+  private cancelledTimers = 0;
+  private timerSequence = 0;
+
+  private running = false;
+  private stopping = false;
+  private closed = false;
+  private iterating = false;
+  private debug = debugFromEnvironment();
+  private exceptionHandler: ExceptionHandler | null = null;
+
+  private immediate: NodeJS.Immediate | null = null;
+  private nodeTimer: NodeJS.Timeout | null = null;
+  private nodeTimerWhen = Infinity;
+  private keepAlive: NodeJS.Timeout | null = null;
+  private resolveRun: (() => void) | null = null;
+  private readonly closeHooks = new Set<() => void>();
+  /** @internal The executor `runInExecutor(null, ...)` uses, created on first use. */
+  _defaultExecutor: Executor | null = null;
+
+  // ---- time and scheduling -------------------------------------------------
+
+  /** Monotonic time in seconds, the clock of every timer of this loop. */
+  time(): number {
+    return globalThis.performance.now() / 1000;
+  }
+
+  /** Runs `callback(...args)` on the next iteration, after those already scheduled. */
+  callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    this.checkClosed();
+    this.checkCallback(callback, 'callSoon');
+    const handle = new Handle(callback as (...args: never[]) => unknown, args, this);
+    this.ready.push(handle);
+    this.arm();
+    return handle;
+  }
+
+  /**
+   * `callSoon` for code that runs outside the loop's own callbacks (Node
+   * events, worker messages). In Node every caller shares the loop's thread,
+   * so this is `callSoon` plus a guaranteed wake-up.
+   */
+  callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    return this.callSoon(callback, ...args);
+  }
+
+  /** Runs `callback(...args)` after `delay` seconds (never earlier). */
+  callLater<A extends unknown[]>(delay: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof delay !== 'number' || Number.isNaN(delay)) {
+      throw new TypeError(`callLater: delay must be a number of seconds, got ${String(delay)}`);
+    }
+    return this.callAt(this.time() + delay, callback, ...args);
+  }
+
+  /** Runs `callback(...args)` at loop time `when` (seconds, as `time()`). */
+  callAt<A extends unknown[]>(when: number, callback: (...args: A) => unknown, ...args: A): TimerHandle {
+    if (typeof when !== 'number' || Number.isNaN(when)) {
+      throw new TypeError(`callAt: when must be a loop time in seconds, got ${String(when)}`);
+    }
+    this.checkClosed();
+    this.checkCallback(callback, 'callAt');
+    const timer = new TimerHandle(when, this.timerSequence++, callback as (...args: never[]) => unknown, args, this);
+    timer._scheduled = true;
+    this.timers.push(timer);
+    this.arm();
+    return timer;
+  }
+
+  /** @internal A scheduled timer was cancelled: count it for lazy purging. */
+  _timerHandleCancelled(_timer: TimerHandle): void {
+    this.cancelledTimers++;
+  }
+
+  // ---- futures and tasks ---------------------------------------------------
+
+  /** A new Future attached to this loop. */
+  createFuture<T = unknown>(): Future<T> {
+    return new Future<T>({ loop: this });
+  }
+
+  /**
+   * Wraps a coroutine in a Task and schedules its first step on the next
+   * iteration. `coro` is a coroutine function (called inside the task, with
+   * `options.args`), a generator object, or a promise.
+   */
+  createTask<T, A extends unknown[] = []>(coro: CoroutineLike<T, A>, options: CreateTaskOptions<A> = {}): Task<T> {
+    this.checkClosed();
+    return new Task<T>(coro as CoroutineLike<T, unknown[]>, { loop: this, name: options.name, args: options.args });
+  }
+
+  // ---- running and stopping ------------------------------------------------
+
+  /**
+   * Runs the loop until `stop()` is called. The returned promise settles when
+   * the loop has stopped; the process stays alive meanwhile.
+   */
+  runForever(): Promise<void> {
+    try {
+      this.checkClosed();
+      this.checkNotRunning();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise<void>((resolve) => {
+      this.resolveRun = resolve;
+      this.running = true;
+      _setRunningLoop(this);
+      this.keepAlive = globalThis.setInterval(() => undefined, 2 ** 30);
+      this.arm();
+    });
+  }
+
+  /**
+   * Runs the loop until `awaitable` is done and returns its result (or
+   * throws its error). A coroutine function is started as a Task first. If the loop stops first, throws a RuntimeError and
+   * leaves the task to be resumed by a later run.
+   */
+  async runUntilComplete<T>(awaitable: Awaitable<T> | CoroutineFunction<T>): Promise<T> {
+    this.checkClosed();
+    this.checkNotRunning();
+    const isNewTask = !(awaitable instanceof Future);
+    const future =
+      typeof awaitable === 'function' ? this.createTask(awaitable) : ensureFuture(awaitable, { loop: this });
+    if (isNewTask) future._logDestroyPending = false;
+    const stopWhenDone = (): void => this.stop();
+    future.addDoneCallback(stopWhenDone);
+    try {
+      await this.runForever();
+    } finally {
+      future.removeDoneCallback(stopWhenDone);
+    }
+    if (!future.done()) throw new RuntimeError('Event loop stopped before Future completed.');
+    return future.result();
+  }
+
+  /**
+   * Stops the loop after the current iteration. Called before the loop runs,
+   * the next run does one iteration and stops.
+   */
+  stop(): void {
+    this.stopping = true;
+    this.arm();
+  }
+
+  isRunning(): boolean {
+    return this.running;
+  }
+
+  isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Closes the loop: pending callbacks are dropped and the default executor is
+   * shut down without waiting. Idempotent; a RuntimeError on a running loop.
+   */
+  close(): void {
+    if (this.running) throw new RuntimeError('Cannot close a running event loop');
+    if (this.closed) return;
+    this.closed = true;
+    this.ready.clear();
+    this.timers.filter(() => false);
+    for (const hook of [...this.closeHooks]) hook();
+    this.closeHooks.clear();
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor !== null) void executor.shutdown(false);
+  }
+
+  /** @internal Registers cleanup to run when the loop closes (I/O, green hub). */
+  _onClose(hook: () => void): () => void {
+    this.closeHooks.add(hook);
+    return () => this.closeHooks.delete(hook);
+  }
+
+  // ---- errors and debug ----------------------------------------------------
+
+  setExceptionHandler(handler: ExceptionHandler | null): void {
+    if (handler !== null && typeof handler !== 'function') {
+      throw new TypeError(`A callable object or null is expected, got ${String(handler)}`);
+    }
+    this.exceptionHandler = handler;
+  }
+
+  getExceptionHandler(): ExceptionHandler | null {
+    return this.exceptionHandler;
+  }
+
+  /**
+   * Reports an error that no caller can receive (a failing callback, an
+   * exception never retrieved). Calls the custom handler if one is set,
+   * else `defaultExceptionHandler`; a handler that throws is itself reported
+   * and the loop goes on.
+   */
+  callExceptionHandler(context: ExceptionContext): void {
+    const handler = this.exceptionHandler;
+    if (handler === null) {
+      try {
+        this.defaultExceptionHandler(context);
+      } catch (err) {
+        logger.error(`Exception in default exception handler: ${formatError(err)}`);
+      }
+      return;
+    }
+    try {
+      handler(this, context);
+    } catch (exception) {
+      try {
+        this.defaultExceptionHandler({ message: 'Unhandled error in exception handler', exception, context });
+      } catch (err) {
+        logger.error(`Exception in default exception handler: ${formatError(err)}`);
+      }
+    }
+  }
+
+  /** Logs the context: its message, the error's stack and every other key. */
+  defaultExceptionHandler(context: ExceptionContext): void {
+    const lines = [context.message || 'Unhandled exception in event loop'];
+    for (const [key, value] of Object.entries(context)) {
+      if (key === 'message' || key === 'exception') continue;
+      if (key === 'source_traceback' && Array.isArray(value)) {
+        lines.push(`Object created at (most recent call first):\n    ${value.join('\n    ')}`);
+      } else {
+        lines.push(`${key}: ${String(value)}`);
+      }
+    }
+    if (context.exception !== undefined) lines.push(formatError(context.exception));
+    logger.error(lines.join('\n'));
+  }
+
+  setDebug(enabled: boolean): void {
+    this.debug = Boolean(enabled);
+  }
+
+  getDebug(): boolean {
+    return this.debug;
+  }
+
+  // ---- the iteration -------------------------------------------------------
+
+  /**
+   * Arms the one Node handle that drives the next iteration. Inside an
+   * iteration this waits: the iteration arms on its way out.
+   */
+  private arm(): void {
+    if (!this.running || this.iterating) return;
+    if (this.ready.length > 0 || this.stopping) {
+      if (this.immediate === null) {
+        this.clearNodeTimer();
+        this.immediate = globalThis.setImmediate(this.onImmediate);
+      }
+      return;
+    }
+    if (this.immediate !== null) return;
+    const next = this.timers.peek();
+    if (next === undefined) {
+      this.clearNodeTimer();
+      return;
+    }
+    if (this.nodeTimer !== null && this.nodeTimerWhen <= next.when()) return;
+    this.clearNodeTimer();
+    const delayMs = Math.max(0, Math.ceil((next.when() - this.time()) * 1000));
+    this.nodeTimerWhen = next.when();
+    this.nodeTimer = globalThis.setTimeout(this.onNodeTimer, delayMs);
+  }
+
+  private readonly onImmediate = (): void => {
+    this.immediate = null;
+    taskContext.exit(() => this._runOnce());
+  };
+
+  private readonly onNodeTimer = (): void => {
+    this.nodeTimer = null;
+    this.nodeTimerWhen = Infinity;
+    taskContext.exit(() => this._runOnce());
+  };
+
+  private clearNodeTimer(): void {
+    if (this.nodeTimer === null) return;
+    globalThis.clearTimeout(this.nodeTimer);
+    this.nodeTimer = null;
+    this.nodeTimerWhen = Infinity;
+  }
+
+  /**
+   * One iteration (asyncio's `_run_once`): moves due timers to the ready
+   * queue, then runs the callbacks that were ready at that moment.
+   */
+  private _runOnce(): void {
+    if (!this.running) return;
+    this.iterating = true;
+    try {
+      this.purgeCancelledTimers();
+      this.collectDueTimers();
+      this.runReadySnapshot();
+    } finally {
+      this.iterating = false;
+    }
+    if (this.stopping) this.finishRun();
+    else this.arm();
+  }
+
+  private purgeCancelledTimers(): void {
+    const count = this.cancelledTimers;
+    if (count > MIN_CANCELLED_TIMERS_TO_PURGE && count * 2 > this.timers.size) {
+      this.timers.filter((timer) => !timer._cancelled);
+      this.cancelledTimers = 0;
+    }
+  }
+
+  private collectDueTimers(): void {
+    const now = this.time();
+    for (let timer = this.timers.peek(); timer !== undefined; timer = this.timers.peek()) {
+      if (timer._cancelled) {
+        this.timers.pop();
+        timer._scheduled = false;
+        this.cancelledTimers--;
+        continue;
+      }
+      if (timer.when() > now) break;
+      this.timers.pop();
+      timer._scheduled = false;
+      this.ready.push(timer);
+    }
+  }
+
+  private runReadySnapshot(): void {
+    const count = this.ready.length;
+    const timed = this.debug;
+    for (let i = 0; i < count; i++) {
+      const handle = this.ready.shift() as Handle;
+      if (handle._cancelled) continue;
+      if (!timed) {
+        handle._run();
+        continue;
+      }
+      const started = this.time();
+      handle._run();
+      const took = this.time() - started;
+      if (took >= this.slowCallbackDuration) logger.warning(`Executing ${handle} took ${took.toFixed(3)} seconds`);
+    }
+  }
+
+  private finishRun(): void {
+    this.stopping = false;
+    this.running = false;
+    if (_getRunningLoop() === this) _setRunningLoop(null);
+    this.clearNodeTimer();
+    if (this.immediate !== null) globalThis.clearImmediate(this.immediate);
+    this.immediate = null;
+    if (this.keepAlive !== null) globalThis.clearInterval(this.keepAlive);
+    this.keepAlive = null;
+    const resolve = this.resolveRun;
+    this.resolveRun = null;
+    resolve?.();
+  }
+
+  // ---- checks --------------------------------------------------------------
+
+  private checkClosed(): void {
+    if (this.closed) throw new RuntimeError('Event loop is closed');
+  }
+
+  private checkNotRunning(): void {
+    if (this.running) throw new RuntimeError('This event loop is already running');
+    if (_getRunningLoop() !== null) {
+      throw new RuntimeError('Cannot run the event loop while another loop is running');
+    }
+  }
+
+  private checkCallback(callback: unknown, method: string): void {
+    if (typeof callback !== 'function') {
+      throw new TypeError(`a callable object was expected by ${method}(), got ${String(callback)}`);
+    }
+  }
+}
+
+function formatError(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+
+_registerLoopFactory(() => new EventLoop());
