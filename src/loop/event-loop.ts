@@ -227,6 +227,12 @@ export class EventLoop {
     return () => this.closeHooks.delete(hook);
   }
 
+  // ---- network: connections, servers, datagrams (tcp.ts, datagram.ts) -----
+  // (end of network section)
+
+  // ---- DNS, signals, subprocesses (dns.ts, signals.ts, base-subprocess.ts) -
+  // (end of system section)
+
   // ---- errors and debug ----------------------------------------------------
 
   setExceptionHandler(handler: ExceptionHandler | null): void {

@@ -1,0 +1,49 @@
+/**
+ * Shared test helpers: a fresh loop per test, and fd/handle leak checks.
+ */
+import { readdirSync } from 'node:fs';
+import { EventLoop, newEventLoop, setEventLoop, type Awaitable, type CoroutineFunction } from '../src/loop/index.js';
+
+/**
+ * Runs `main` as a task on a new loop, closes the loop, returns the result.
+ * The loop is also set as the current loop while it runs.
+ */
+export async function runInLoop<T>(
+  main: CoroutineFunction<T> | Awaitable<T>,
+  setup?: (loop: EventLoop) => void,
+): Promise<T> {
+  const loop = newEventLoop();
+  setEventLoop(loop);
+  setup?.(loop);
+  try {
+    return await loop.runUntilComplete(main);
+  } finally {
+    loop.close();
+    setEventLoop(null);
+  }
+}
+
+/** How many file descriptors this process has open (Linux). */
+export function openFdCount(): number {
+  return readdirSync('/proc/self/fd').length;
+}
+
+/**
+ * Mocha hooks asserting that a group of tests leaves no file descriptor open:
+ * call inside a `describe`. Sockets close asynchronously, so the check polls
+ * for up to `graceMs` before failing.
+ */
+export function checkFdLeaks(graceMs = 2000): void {
+  let baseline = 0;
+  before(() => {
+    baseline = openFdCount();
+  });
+  after(async () => {
+    const deadline = Date.now() + graceMs;
+    while (openFdCount() > baseline && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const now = openFdCount();
+    if (now > baseline) throw new Error(`fd leak: ${now - baseline} file descriptor(s) left open by this group`);
+  });
+}
