@@ -13,8 +13,8 @@
 import { Deque } from './deque.js';
 import { debugFromEnvironment } from './debug.js';
 import { RuntimeError } from './errors.js';
-import type { Executor } from './executor.js';
-import { Future } from './futures.js';
+import { createDefaultExecutor, type Executor } from './executor.js';
+import { Future, futureFromPromise } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
 import { MinHeap } from './heap.js';
 import { logger } from './log.js';
@@ -232,6 +232,35 @@ export class EventLoop {
 
   // ---- DNS, signals, subprocesses (dns.ts, signals.ts, base-subprocess.ts) -
   // (end of system section)
+
+  // ---- executors (executor.ts) ---------------------------------------------
+
+  /**
+   * Runs `fn(...args)` in `executor` (the default thread pool when null) and
+   * returns a Future of its result. Cancelling the Future does not stop a
+   * function already running; its outcome is then ignored.
+   */
+  runInExecutor<A extends unknown[], R>(
+    executor: Executor | null,
+    fn: (...args: A) => R | PromiseLike<R>,
+    ...args: A
+  ): Future<Awaited<R>> {
+    this.checkClosed();
+    const target = executor ?? (this._defaultExecutor ??= createDefaultExecutor());
+    return futureFromPromise(target.submit(fn, ...args), this);
+  }
+
+  /** Replaces the executor `runInExecutor(null, ...)` uses. */
+  setDefaultExecutor(executor: Executor): void {
+    this._defaultExecutor = executor;
+  }
+
+  /** Shuts the default executor down and waits for its running work. */
+  async shutdownDefaultExecutor(): Promise<void> {
+    const executor = this._defaultExecutor;
+    this._defaultExecutor = null;
+    if (executor !== null) await executor.shutdown(true);
+  }
 
   // ---- errors and debug ----------------------------------------------------
 

@@ -20,4 +20,4 @@ export { coroutine, isCoroutine, isCoroutineFunction, type AwaitableGenerator } 
 export { sleep } from './sleep.js';
 export { getEventLoop, getRunningLoop, newEventLoop, setEventLoop } from './running.js';
 export { logger, setLogger, type Logger } from './log.js';
-export type { Executor } from './executor.js';
+export { setDefaultExecutorFactory, type Executor } from './executor.js';

@@ -274,6 +274,10 @@ export class Task<T = unknown> extends Future<T> {
 
   /** What a generator yielded decides when its next step runs. */
   private waitForYielded(yielded: unknown): void {
+    // An async function the generator called during this step may already
+    // wait on a greenloop Future in this task's context: cancelling that one
+    // reaches the innermost await, and its promise then settles the wrapper.
+    const innerWaiter = this._futWaiter;
     if (yielded === undefined || yielded === null) {
       this._loop.callSoon(this.stepBound);
       return;
@@ -305,8 +309,9 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       future.addDoneCallback(this.wakeupBound);
     }
-    this._futWaiter = future;
-    if (this._mustCancel && future.cancel(this._cancelMessage)) this._mustCancel = false;
+    const waiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
+    this._futWaiter = waiter;
+    if (this._mustCancel && waiter.cancel(this._cancelMessage)) this._mustCancel = false;
   }
 
   // ---- finishing -----------------------------------------------------------
