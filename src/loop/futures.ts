@@ -68,9 +68,11 @@ export class Future<T = unknown> implements PromiseLike<T> {
   /** @internal Where the Future was created, in debug mode. */
   readonly _sourceTraceback: string[] | null;
 
-  private callbacks: DoneCallback<T>[] | null = null;
+  // Stored with erased parameter types so Future<T> stays covariant in T
+  // (a Future<number> is usable where a Future<unknown> is expected).
+  private callbacks: ((future: never) => void)[] | null = null;
   private promise: Promise<T> | null = null;
-  private resolvePromise: ((value: T) => void) | null = null;
+  private resolvePromise: ((value: never) => void) | null = null;
   private rejectPromise: ((reason: unknown) => void) | null = null;
   private errorWatched = false;
 
@@ -166,7 +168,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   removeDoneCallback(callback: DoneCallback<T>): number {
     if (this.callbacks === null) return 0;
     const before = this.callbacks.length;
-    this.callbacks = this.callbacks.filter((cb) => cb !== callback);
+    this.callbacks = this.callbacks.filter((cb) => cb !== (callback as (future: never) => void));
     return before - this.callbacks.length;
   }
 
@@ -252,14 +254,14 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (this.resolvePromise !== null) {
       if (this._state === CANCELLED) this.rejectPromise?.(this._makeCancelledError());
       else if (this._hasException) this.rejectPromise?.(this._exception);
-      else this.resolvePromise(this._result as T);
+      else (this.resolvePromise as (value: T) => void)(this._result as T);
       this.resolvePromise = null;
       this.rejectPromise = null;
     }
     const callbacks = this.callbacks;
     if (callbacks === null) return;
     this.callbacks = null;
-    for (const callback of callbacks) this._loop.callSoon(callback, this);
+    for (const callback of callbacks) this._loop.callSoon(callback as DoneCallback<T>, this);
   }
 
   /** Label used in "exception was never retrieved" ("Future" or "Task"). */
