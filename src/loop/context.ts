@@ -18,8 +18,21 @@ export interface AwaitingTask {
   _futWaiter: { cancel(message?: string): boolean } | null;
   /** @internal A cancel is pending, to be raised at the task's next await. */
   _mustCancel: boolean;
+  /** @internal The message of the pending cancel. */
+  _cancelMessage: string | undefined;
   /** @internal */ _makeCancelledError(): CancelledError;
   done(): boolean;
 }
 
 export const taskContext = new AsyncLocalStorage<AwaitingTask>();
+
+/**
+ * Runs `fn` with no current task, so Node resources it creates (sockets,
+ * timers, immediates) call back outside every task's context.
+ *
+ * `taskContext.exit()` is not enough on Node 20: it only disables the
+ * storage, and a `run()` inside `fn` (a task step) enables it again.
+ */
+export function runOutsideTasks<T>(fn: () => T): T {
+  return taskContext.run(undefined as never, fn);
+}

@@ -136,3 +136,119 @@ export class ExceptionGroup extends AggregateError {
     return this.errors as unknown[];
   }
 }
+
+/**
+ * Resolving a name or an address failed (Python's `socket.gaierror`), in
+ * `getaddrinfo`/`getnameinfo`. `code` is Node's ('ENOTFOUND', 'EAI_AGAIN',
+ * 'EAI_SERVICE', ...); `errno` is the Linux EAI_* number Python reports
+ * (EAI_NONAME is -2); `syscall` names the call, `hostname` the host asked for.
+ */
+export class GaiError extends GreenloopError {
+  readonly code: string;
+  readonly errno: number;
+  readonly syscall: string;
+  readonly hostname: string | undefined;
+
+  constructor(
+    message: string,
+    details: { code: string; errno: number; syscall: string; hostname?: string; cause?: unknown },
+  ) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'GaiError';
+    this.code = details.code;
+    this.errno = details.errno;
+    this.syscall = details.syscall;
+    this.hostname = details.hostname;
+  }
+}
+
+/** What a ConnectionError keeps of the Node error it stands for. */
+export interface ConnectionErrorDetails {
+  code?: string;
+  errno?: number;
+  syscall?: string;
+  cause?: unknown;
+}
+
+/**
+ * A connection failed or broke (Python's `ConnectionError`, an OSError). The
+ * Node error's `code` ('ECONNRESET', 'EPIPE', ...), `errno` and `syscall` are
+ * kept, and the Node error itself is the `cause`.
+ */
+export class ConnectionError extends GreenloopError {
+  readonly code: string | undefined;
+  readonly errno: number | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(message: string, details: ConnectionErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'ConnectionError';
+    this.code = details.code;
+    this.errno = details.errno;
+    this.syscall = details.syscall;
+  }
+}
+
+/** The peer reset the connection (ECONNRESET), or it was lost while waiting on it. */
+export class ConnectionResetError extends ConnectionError {
+  constructor(message: string, details: ConnectionErrorDetails = {}) {
+    super(message, { ...details, code: details.code ?? 'ECONNRESET' });
+    this.name = 'ConnectionResetError';
+  }
+}
+
+/** Nothing listens at the address connected to (ECONNREFUSED). */
+export class ConnectionRefusedError extends ConnectionError {
+  constructor(message: string, details: ConnectionErrorDetails = {}) {
+    super(message, { ...details, code: details.code ?? 'ECONNREFUSED' });
+    this.name = 'ConnectionRefusedError';
+  }
+}
+
+/** The connection was aborted on this side (ECONNABORTED). */
+export class ConnectionAbortedError extends ConnectionError {
+  constructor(message: string, details: ConnectionErrorDetails = {}) {
+    super(message, { ...details, code: details.code ?? 'ECONNABORTED' });
+    this.name = 'ConnectionAbortedError';
+  }
+}
+
+/** Writing to a connection whose peer has closed it (EPIPE). */
+export class BrokenPipeError extends ConnectionError {
+  constructor(message: string, details: ConnectionErrorDetails = {}) {
+    super(message, { ...details, code: details.code ?? 'EPIPE' });
+    this.name = 'BrokenPipeError';
+  }
+}
+
+/**
+ * A file or directory does not exist (Python's FileNotFoundError): e.g. the
+ * program given to `createSubprocessExec`, or its `cwd`. `code` is 'ENOENT'
+ * as on Node's errors; `cause` is Node's original error when there is one.
+ */
+export class FileNotFoundError extends GreenloopError {
+  readonly code = 'ENOENT';
+  readonly errno = -2;
+  readonly path: string | undefined;
+  readonly syscall: string | undefined;
+
+  constructor(message: string, options: { path?: string; syscall?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'FileNotFoundError';
+    this.path = options.path;
+    this.syscall = options.syscall;
+  }
+}
+
+/**
+ * The process does not exist any more (Python's ProcessLookupError): a signal
+ * sent through a subprocess transport that has finished. `code` is 'ESRCH'.
+ */
+export class ProcessLookupError extends GreenloopError {
+  readonly code = 'ESRCH';
+
+  constructor(message?: string) {
+    super(message ?? 'No such process');
+    this.name = 'ProcessLookupError';
+  }
+}

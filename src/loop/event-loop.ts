@@ -19,8 +19,18 @@ import { Handle, TimerHandle } from './handles.js';
 import { MinHeap } from './heap.js';
 import { logger } from './log.js';
 import { _getRunningLoop, _registerLoopFactory, _setRunningLoop } from './running.js';
-import { taskContext } from './context.js';
+import { runOutsideTasks } from './context.js';
 import { ensureFuture, Task, type Awaitable, type CoroutineFunction, type CoroutineLike } from './tasks.js';
+import * as subprocesses from './base-subprocess.js';
+import type { SubprocessProtocol } from './protocols.js';
+import * as datagrams from './datagram.js';
+import * as dns from './dns.js';
+import * as signals from './signals.js';
+import * as tcp from './tcp.js';
+import type { Server } from './server.js';
+import type { SocketTransport } from './socket-transport.js';
+import type { Protocol } from './protocols.js';
+import type { DatagramProtocol } from './protocols.js';
 
 /** What the loop passes to its exception handler (asyncio's context dict). */
 export interface ExceptionContext {
@@ -44,6 +54,8 @@ export interface CreateTaskOptions<A extends unknown[]> {
 
 /** Cancelled timers are purged from the heap once they are this many and half of it. */
 const MIN_CANCELLED_TIMERS_TO_PURGE = 100;
+/** The longest delay Node's setTimeout honours. */
+const MAX_NODE_TIMER_MS = 2 ** 31 - 1;
 
 export class EventLoop {
   /** Callbacks taking longer than this (seconds) are logged in debug mode. */
@@ -60,6 +72,8 @@ export class EventLoop {
   private stopping = false;
   private closed = false;
   private iterating = false;
+  /** The last iteration ran; the run ends once its microtasks have. */
+  private finishing = false;
   private debug = debugFromEnvironment();
   private exceptionHandler: ExceptionHandler | null = null;
 
@@ -227,11 +241,131 @@ export class EventLoop {
     return () => this.closeHooks.delete(hook);
   }
 
-  // ---- network: connections, servers, datagrams (tcp.ts, datagram.ts) -----
+  // ---- network: connections and servers (tcp.ts, server.ts) ----------------
+
+  /**
+   * Connects to `host`:`port` over TCP (TLS with `ssl`) and resolves to
+   * `[transport, protocol]` once `protocol.connectionMade` has run. Options:
+   * `ssl`, `serverHostname`, `sslHandshakeTimeout`, `localAddr`, `family`,
+   * `sock`; see `tcp.ts` for the TLS shapes and errors.
+   */
+  createConnection<P extends Protocol>(
+    protocolFactory: () => P,
+    host?: string | null,
+    port?: number | string | null,
+    options: tcp.ConnectionOptions = {},
+  ): Promise<[SocketTransport, P]> {
+    return tcp.createConnection(this, protocolFactory, host, port, options);
+  }
+
+  /**
+   * Listens on `host`:`port` (null / '' host: every interface; port 0: any
+   * free port) and serves each connection with a new protocol. Options:
+   * `ssl`, `backlog`, `family`, `reuseAddress`, `reusePort`, `startServing`,
+   * `sslHandshakeTimeout`. Resolves to the Server once listening.
+   */
+  createServer(
+    protocolFactory: () => Protocol,
+    host?: tcp.ServerHost,
+    port?: number | string | null,
+    options: tcp.ServerOptions = {},
+  ): Promise<Server> {
+    return tcp.createServer(this, protocolFactory, host, port, options);
+  }
+
+  /** createConnection over the Unix socket at `path`. */
+  createUnixConnection<P extends Protocol>(
+    protocolFactory: () => P,
+    path?: string | null,
+    options: tcp.UnixConnectionOptions = {},
+  ): Promise<[SocketTransport, P]> {
+    return tcp.createUnixConnection(this, protocolFactory, path, options);
+  }
+
+  /** createServer on the Unix socket at `path` (a stale socket file there is removed first). */
+  createUnixServer(protocolFactory: () => Protocol, path: string, options: tcp.UnixServerOptions = {}): Promise<Server> {
+    return tcp.createUnixServer(this, protocolFactory, path, options);
+  }
+
   // (end of network section)
 
-  // ---- DNS, signals, subprocesses (dns.ts, signals.ts, base-subprocess.ts) -
+  // ---- datagrams, DNS, signals (datagram.ts, dns.ts, signals.ts) -----------
+
+  /**
+   * Creates a UDP endpoint and returns `[transport, protocol]` once
+   * `protocol.connectionMade` has run. Options: `localAddr`, `remoteAddr`
+   * (`[host, port]`), `family`, `proto`, `flags`, `reusePort`,
+   * `allowBroadcast`; see `datagram-transport.ts` for the guarantees.
+   */
+  createDatagramEndpoint<P extends DatagramProtocol>(
+    protocolFactory: () => P,
+    options: datagrams.DatagramEndpointOptions = {},
+  ): Promise<[datagrams.DatagramSocketTransport, P]> {
+    return datagrams.createDatagramEndpoint(this, protocolFactory, options);
+  }
+
+  /**
+   * Resolves `host` and `port` with the system resolver: a Future of
+   * `[family, type, proto, canonname, sockaddr]` entries, as Python's
+   * `socket.getaddrinfo`. Failures are GaiErrors (`code` 'ENOTFOUND', ...).
+   */
+  getaddrinfo(
+    host: string | null | undefined,
+    port: dns.PortSpec,
+    options: dns.GetaddrinfoOptions = {},
+  ): Future<dns.AddrInfo[]> {
+    return dns.getaddrinfo(this, host, port, options);
+  }
+
+  /** The `[host, service]` names of a numeric `[address, port]`, honouring NI_* flags. */
+  getnameinfo(sockaddr: dns.SockAddr, flags = 0): Future<[host: string, service: string]> {
+    return dns.getnameinfo(this, sockaddr, flags);
+  }
+
+  /**
+   * Calls `callback(...args)` through this loop whenever signal `sig` (a name
+   * or number) arrives, replacing a previous handler for it. RuntimeError for
+   * SIGKILL/SIGSTOP; closing the loop removes its handlers.
+   */
+  addSignalHandler<A extends unknown[]>(sig: signals.SignalSpec, callback: (...args: A) => unknown, ...args: A): void {
+    signals.addSignalHandler(this, sig, callback, ...args);
+  }
+
+  /** Removes the handler for `sig` (default action restored): whether there was one. */
+  removeSignalHandler(sig: signals.SignalSpec): boolean {
+    return signals.removeSignalHandler(this, sig);
+  }
+
   // (end of system section)
+
+  // ---- subprocesses (base-subprocess.ts) -----------------------------------
+
+  /**
+   * Runs `program` (searched in PATH) with `args` and connects the protocol
+   * made by `protocolFactory` to it; resolves to `[transport, protocol]` once
+   * `connectionMade` has run. `options.stdin/stdout/stderr`: PIPE, DEVNULL,
+   * STDOUT (stderr only), a file descriptor, or null to inherit (default).
+   * A missing program or cwd raises FileNotFoundError; a bad argument, TypeError.
+   */
+  subprocessExec<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    program: string,
+    args: readonly string[] = [],
+    options: subprocesses.SubprocessOptions = {},
+  ): Promise<[subprocesses.BaseSubprocessTransport, P]> {
+    return subprocesses.subprocessExec(this, protocolFactory, program, args, options);
+  }
+
+  /** `subprocessExec` for a shell command line, run with `/bin/sh -c cmd`. */
+  subprocessShell<P extends SubprocessProtocol>(
+    protocolFactory: () => P,
+    cmd: string,
+    options: subprocesses.SubprocessOptions = {},
+  ): Promise<[subprocesses.BaseSubprocessTransport, P]> {
+    return subprocesses.subprocessShell(this, protocolFactory, cmd, options);
+  }
+
+  // (end of subprocess section)
 
   // ---- executors (executor.ts) ---------------------------------------------
 
@@ -332,7 +466,7 @@ export class EventLoop {
    * iteration this waits: the iteration arms on its way out.
    */
   private arm(): void {
-    if (!this.running || this.iterating) return;
+    if (!this.running || this.iterating || this.finishing) return;
     if (this.ready.length > 0 || this.stopping) {
       if (this.immediate === null) {
         this.clearNodeTimer();
@@ -348,20 +482,21 @@ export class EventLoop {
     }
     if (this.nodeTimer !== null && this.nodeTimerWhen <= next.when()) return;
     this.clearNodeTimer();
-    const delayMs = Math.max(0, Math.ceil((next.when() - this.time()) * 1000));
+    // Node clamps delays over 2^31-1 ms to 1 ms: arm at most that far ahead.
+    const delayMs = Math.min(MAX_NODE_TIMER_MS, Math.max(0, Math.ceil((next.when() - this.time()) * 1000)));
     this.nodeTimerWhen = next.when();
     this.nodeTimer = globalThis.setTimeout(this.onNodeTimer, delayMs);
   }
 
   private readonly onImmediate = (): void => {
     this.immediate = null;
-    taskContext.exit(() => this._runOnce());
+    runOutsideTasks(this._runOnceBound);
   };
 
   private readonly onNodeTimer = (): void => {
     this.nodeTimer = null;
     this.nodeTimerWhen = Infinity;
-    taskContext.exit(() => this._runOnce());
+    runOutsideTasks(this._runOnceBound);
   };
 
   private clearNodeTimer(): void {
@@ -375,6 +510,8 @@ export class EventLoop {
    * One iteration (asyncio's `_run_once`): moves due timers to the ready
    * queue, then runs the callbacks that were ready at that moment.
    */
+  private readonly _runOnceBound = (): void => this._runOnce();
+
   private _runOnce(): void {
     if (!this.running) return;
     this.iterating = true;
@@ -385,9 +522,22 @@ export class EventLoop {
     } finally {
       this.iterating = false;
     }
-    if (this.stopping) this.finishRun();
+    if (this.stopping) this.finishAfterMicrotasks();
     else this.arm();
   }
+
+  /**
+   * Ends the run once the promise continuations this iteration resumed have
+   * run: async-function tasks woken in the last iteration still see the loop
+   * running, and whatever they schedule waits for the next run. A nextTick
+   * queued from a microtask runs only after the microtask queue is empty.
+   */
+  private finishAfterMicrotasks(): void {
+    this.finishing = true;
+    queueMicrotask(() => process.nextTick(this.finishRunBound));
+  }
+
+  private readonly finishRunBound = (): void => this.finishRun();
 
   private purgeCancelledTimers(): void {
     const count = this.cancelledTimers;
@@ -431,6 +581,7 @@ export class EventLoop {
   }
 
   private finishRun(): void {
+    this.finishing = false;
     this.stopping = false;
     this.running = false;
     if (_getRunningLoop() === this) _setRunningLoop(null);

@@ -187,16 +187,25 @@ export class Future<T = unknown> implements PromiseLike<T> {
     if (task !== undefined && !task.done()) {
       const refusal = this.refuseAwaitFrom(task);
       if (refusal !== null) return Promise.reject(refusal).then(onfulfilled, onrejected);
-      if (task._mustCancel) {
-        task._mustCancel = false;
-        return Promise.reject(task._makeCancelledError()).then(onfulfilled, onrejected);
-      }
       if (this._state === PENDING) {
         task._futWaiter = this;
         this._awaitedBy = task;
       }
+      if (task._mustCancel) {
+        // A cancel is pending: as asyncio's task step, cancel what the task
+        // now awaits (a Task gets to handle it), or raise at once if that fails.
+        task._mustCancel = false;
+        if (this._state !== PENDING || !this.cancel(task._cancelMessage)) {
+          return Promise.reject(task._makeCancelledError()).then(onfulfilled, onrejected);
+        }
+      }
     }
     return this.getPromise().then(onfulfilled, onrejected);
+  }
+
+  /** @internal Calls `callback` once settled, outside any task bookkeeping. */
+  _onSettled(callback: () => void): void {
+    this.getPromise().then(callback, callback);
   }
 
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
@@ -238,9 +247,6 @@ export class Future<T = unknown> implements PromiseLike<T> {
         this.rejectPromise = reject;
       });
     }
-    // The Future's own promise is only ever consumed through then(); a
-    // rejection is reported to whoever awaits, never as unhandled.
-    this.promise.catch(() => undefined);
     return this.promise;
   }
 

@@ -64,6 +64,8 @@ export class Task<T = unknown> extends Future<T> {
   /** @internal */ _mustCancel = false;
 
   private readonly coro: CoroutineLike<T, unknown[]>;
+  /** A promise the task was given, followed from the start. */
+  private followed: Promise<T> | null = null;
   private readonly args: unknown[];
   private name: string;
   private started = false;
@@ -79,6 +81,12 @@ export class Task<T = unknown> extends Future<T> {
       throw new TypeError(`a coroutine was expected, got ${describeValue(coro)}`);
     }
     this.coro = coro;
+    // A promise that rejects before the first step must not be reported as
+    // an unhandled rejection: follow it at once, the first step takes it up.
+    if (!isGenerator(coro) && isThenable(coro) && !(coro instanceof Future)) {
+      this.followed = Promise.resolve(coro);
+      this.followed.then(undefined, ignore);
+    }
     this.args = options.args ?? [];
     this.name = options.name ?? `Task-${++taskCounter}`;
     this.register();
@@ -136,11 +144,20 @@ export class Task<T = unknown> extends Future<T> {
     if (waiter !== null && waiter.cancel(message)) {
       // The waiter may be a Task that ignores the cancel; keep it, a later
       // cancel() may need to cancel it again.
+      this.cancelInFlight = true;
+      waiter._onSettled(this.cancelDelivered);
       return true;
     }
-    this._mustCancel = true;
+    // A CancelledError already on its way to the coroutine absorbs this
+    // request, as asyncio's step clears _must_cancel when it throws one.
+    if (!this.cancelInFlight) this._mustCancel = true;
     return true;
   }
+
+  private cancelInFlight = false;
+  private readonly cancelDelivered = (): void => {
+    this.cancelInFlight = false;
+  };
 
   override setResult(): never {
     throw new RuntimeError('Task does not support setResult operation');
@@ -206,7 +223,7 @@ export class Task<T = unknown> extends Future<T> {
     this.started = true;
     const coro = this.coro;
     if (typeof coro !== 'function') {
-      this.generators.push(isGenerator(coro) ? coro : awaitPromise(coro));
+      this.generators.push(isGenerator(coro) ? coro : awaitPromise(this.followed ?? coro));
       this.resumeGenerators(undefined, error, hasError);
       return;
     }
@@ -379,6 +396,8 @@ export class Task<T = unknown> extends Future<T> {
     return result;
   }
 }
+
+function ignore(): void {}
 
 /** A generator that waits for a promise: how a Task runs a promise it was given. */
 function* awaitPromise<T>(promise: PromiseLike<T>): Generator<unknown, T, unknown> {

@@ -207,6 +207,31 @@ describe('EventLoop', () => {
       expect(() => getRunningLoop()).to.throw(RuntimeError, 'no running event loop');
     });
 
+    it('a task woken in the last iteration before stop goes on in the next run', async () => {
+      let ticks = 0;
+      const ticker = loop.createTask(async () => {
+        for (;;) {
+          await sleep(0);
+          ticks++;
+        }
+      });
+      await loop.runUntilComplete(async () => {
+        await sleep(0);
+        await sleep(0);
+      });
+      const afterFirstRun = ticks;
+      expect(ticker.done()).to.equal(false);
+      await loop.runUntilComplete(async () => {
+        await sleep(0);
+        await sleep(0);
+      });
+      expect(ticks).to.be.above(afterFirstRun);
+      expect(ticker.done()).to.equal(false);
+      ticker.cancel();
+      await loop.runUntilComplete(async () => sleep(0.001));
+      expect(ticker.cancelled()).to.equal(true);
+    });
+
     it('stop() before runForever runs exactly one iteration', async () => {
       const seen: number[] = [];
       loop.callSoon(() => {

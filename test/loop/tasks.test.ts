@@ -133,6 +133,23 @@ describe('Task', () => {
       });
     });
 
+    it('callbacks scheduled by a task never run as that task', async () => {
+      const seen: unknown[] = [];
+      await runInLoop(async () => {
+        const loop = getRunningLoop();
+        const task = createTask(async () => {
+          await sleep(0);
+          // Resumed in a microtask: this callSoon arms the next iteration from
+          // inside the task's context, and another task steps first in it.
+          createTask(async () => undefined);
+          loop.callSoon(() => seen.push(currentTask()));
+          await sleep(0.01);
+        });
+        await task;
+      });
+      expect(seen).to.deep.equal([null]);
+    });
+
     it('names tasks Task-N by default; setName/getName/getCoro', async () => {
       await runInLoop(async () => {
         async function body(): Promise<void> {}
@@ -303,6 +320,52 @@ describe('Task', () => {
         task.cancel();
         await rejection(task);
         expect(log).to.deep.equal(['helper saw cancel']);
+      });
+    });
+
+    it('a cancel requested before the task awaits reaches the task it then awaits', async () => {
+      await runInLoop(async () => {
+        let inner: Task<string> | null = null;
+        const outer = createTask(async () => {
+          inner = createTask(async () => {
+            try {
+              await sleep(10);
+              return 'finished';
+            } catch {
+              return 'inner handled the cancel';
+            }
+          });
+          await sleep(0); // the inner task starts and sleeps
+          currentTask()!.cancel(); // pending until the next await
+          return await inner;
+        });
+        await sleep(0);
+        await sleep(0);
+        // The inner task got the cancel, caught it and returned a value: the
+        // outer task returns it too, as asyncio does.
+        expect(await outer).to.equal('inner handled the cancel');
+        expect(inner!.cancelled()).to.equal(false);
+      });
+    });
+
+    it('two cancels before the task runs deliver one CancelledError', async () => {
+      await runInLoop(async () => {
+        let caught = 0;
+        const task = createTask(async () => {
+          try {
+            await sleep(10);
+          } catch {
+            caught++;
+          }
+          await sleep(0);
+          return 'went on';
+        });
+        await sleep(0);
+        task.cancel();
+        task.cancel();
+        expect(task.cancelling()).to.equal(2);
+        expect(await task).to.equal('went on');
+        expect(caught).to.equal(1);
       });
     });
 
