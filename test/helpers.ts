@@ -2,6 +2,7 @@
  * Shared test helpers: a fresh loop per test, and fd/handle leak checks.
  */
 import { readdirSync } from 'node:fs';
+import sinon from 'sinon';
 import { EventLoop, newEventLoop, setEventLoop, type Awaitable, type CoroutineFunction } from '../src/loop/index.js';
 
 /**
@@ -46,4 +47,47 @@ export function checkFdLeaks(graceMs = 2000): void {
     const now = openFdCount();
     if (now > baseline) throw new Error(`fd leak: ${now - baseline} file descriptor(s) left open by this group`);
   });
+}
+
+/** The timer functions the fake clocks of these tests replace. */
+export const FAKED = [
+  'setTimeout',
+  'clearTimeout',
+  'setImmediate',
+  'clearImmediate',
+  'setInterval',
+  'clearInterval',
+  'performance',
+] as const;
+
+/**
+ * Runs `main` on a fresh loop whose clock jumps from one timer to the next:
+ * timings are exact and independent of the machine's load.
+ */
+export async function runFaked<T>(main: () => Promise<T>): Promise<T> {
+  const clock = sinon.useFakeTimers({ toFake: [...FAKED] });
+  try {
+    let settled = false;
+    const run = runInLoop(main).finally(() => {
+      settled = true;
+    });
+    run.catch(() => undefined);
+    for (let steps = 0; !settled; steps++) {
+      if (steps > 10_000) throw new Error('the loop did not finish');
+      await clock.nextAsync();
+    }
+    return await run;
+  } finally {
+    clock.restore();
+  }
+}
+
+/** The error `awaitable` rejects with; fails the test if it fulfils. */
+export async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await awaitable;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
 }

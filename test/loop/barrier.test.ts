@@ -12,16 +12,7 @@ import {
   sleep,
   type Task,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runInLoop, rejection } from '../helpers.js';
 
 function spawnWaiters(barrier: Barrier, count: number): Task<number>[] {
   return Array.from({ length: count }, () => createTask(async () => barrier.wait()));

@@ -13,8 +13,7 @@ import {
   sleep,
   type ExceptionContext,
 } from '../../src/loop/index.js';
-
-const FAKED = ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'performance'] as const;
+import { FAKED } from '../helpers.js';
 
 describe('EventLoop', () => {
   let loop: EventLoop;

@@ -17,16 +17,7 @@ import {
   timeout,
   type Task,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runInLoop, rejection } from '../helpers.js';
 
 /** Cancels `task` after `seconds`: a timeout, the way asyncio's are built. */
 function cancelAfter<T>(task: Task<T>, seconds: number): void {

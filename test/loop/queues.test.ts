@@ -21,16 +21,7 @@ import {
   waitFor,
   type Task,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runInLoop, rejection } from '../helpers.js';
 
 /** Lets every ready task run until all of them wait (a short real sleep). */
 function settle(): Promise<void> {

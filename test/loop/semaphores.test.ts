@@ -15,16 +15,7 @@ import {
   waitFor,
   type Task,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runInLoop, rejection } from '../helpers.js';
 
 describe('Semaphore', () => {
   it('checks its initial value', () => {

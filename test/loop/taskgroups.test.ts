@@ -4,7 +4,6 @@
  * back only its own cancel of the parent task.
  */
 import { expect } from 'chai';
-import sinon from 'sinon';
 import {
   CancelledError,
   ExceptionGroup,
@@ -19,40 +18,7 @@ import {
   timeout,
   type Task,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-const FAKED = ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'performance'] as const;
-
-/**
- * Runs `main` on a fresh loop whose clock jumps from one timer to the next:
- * timings are exact and independent of the machine's load.
- */
-async function runFaked<T>(main: () => Promise<T>): Promise<T> {
-  const clock = sinon.useFakeTimers({ toFake: [...FAKED] });
-  try {
-    let settled = false;
-    const run = runInLoop(main).finally(() => {
-      settled = true;
-    });
-    run.catch(() => undefined);
-    for (let steps = 0; !settled; steps++) {
-      if (steps > 10_000) throw new Error('the loop did not finish');
-      await clock.nextAsync();
-    }
-    return await run;
-  } finally {
-    clock.restore();
-  }
-}
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runFaked, rejection } from '../helpers.js';
 
 async function failAfter(delay: number, error: unknown): Promise<never> {
   await sleep(delay);

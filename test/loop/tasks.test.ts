@@ -19,16 +19,7 @@ import {
   sleep,
   type Future,
 } from '../../src/loop/index.js';
-import { runInLoop } from '../helpers.js';
-
-async function rejection(awaitable: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await awaitable;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
+import { runInLoop, rejection } from '../helpers.js';
 
 describe('Task', () => {
   describe('running coroutines', () => {
