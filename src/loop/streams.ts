@@ -25,13 +25,14 @@ import type { ConnectionOptions, ServerHost, ServerOptions, UnixConnectionOption
 import type { CoroutineFunction } from './tasks.js';
 import type { Transport } from './transports.js';
 
+/** What drain() returns when there is nothing to wait for: one shared, settled promise. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /**
  * Called with each new connection's reader and writer: a plain function, an
  * async function or a generator function (run as a Task). When it fails, the
  * error goes to the loop's exception handler and the connection is closed.
  */
-const RESOLVED: Promise<void> = Promise.resolve();
-
 export type ClientConnectedCallback = (reader: StreamReader, writer: StreamWriter) => unknown;
 
 /** The buffer limit of the StreamReader(s): 64 KiB by default. */

@@ -34,6 +34,7 @@ import type { EventLoop } from './event-loop.js';
 import { futureFromPromise } from './futures.js';
 import type { Protocol } from './protocols.js';
 import { Server, type ServerTlsSettings } from './server.js';
+import { AF_INET, AF_INET6, AF_UNSPEC } from './socket-constants.js';
 import { connectionErrorFrom, SocketTransport } from './socket-transport.js';
 
 /** Client-side TLS: true (defaults), a SecureContext, or tls.connect() options. */
@@ -55,8 +56,8 @@ export interface UnixConnectionOptions {
 export interface ConnectionOptions extends UnixConnectionOptions {
   /** [host, port] to bind the socket to before connecting. */
   localAddr?: readonly [string, number] | null;
-  /** 4 or 6 to use only IPv4 or IPv6 addresses of `host`; 0 (default) for either. */
-  family?: 0 | 4 | 6;
+  /** 4 (or AF_INET) / 6 (or AF_INET6) to use only IPv4 / IPv6 addresses of `host`; 0 (default) for either. */
+  family?: number;
 }
 
 export interface UnixServerOptions {
@@ -71,8 +72,8 @@ export interface UnixServerOptions {
 }
 
 export interface ServerOptions extends UnixServerOptions {
-  /** 4 or 6 to listen only on IPv4 or IPv6 addresses of `host`; 0 (default) for all. */
-  family?: 0 | 4 | 6;
+  /** 4 (or AF_INET) / 6 (or AF_INET6) to listen only on IPv4 / IPv6 addresses of `host`; 0 (default) for all. */
+  family?: number;
   /** Accepted for asyncio compatibility: Node always sets SO_REUSEADDR on listening TCP sockets. */
   reuseAddress?: boolean;
   /** SO_REUSEPORT: needs Node >= 22.12; ValueError on older Node. */
@@ -153,17 +154,18 @@ async function finishConnection<P extends Protocol>(
 ): Promise<[SocketTransport, P]> {
   let socket = raw;
   if (ssl !== null) {
-    socket = await connectSocket(
-      loop,
-      () => {
-        const tls = tlsConnect({ ...ssl.options, socket: raw, secureContext: ssl.context });
-        // A TLS socket destroyed before its handshake completes leaves the TCP socket open.
-        tls.once('close', () => raw.destroy());
-        return tls;
-      },
-      'secureConnect',
-      ssl.handshakeTimeout,
-    );
+    try {
+      socket = await connectSocket(
+        loop,
+        () => tlsConnect({ ...ssl.options, socket: raw, secureContext: ssl.context }),
+        'secureConnect',
+        ssl.handshakeTimeout,
+      );
+    } catch (err) {
+      // A TLS socket that fails before its handshake completes leaves the TCP socket open.
+      raw.destroy();
+      throw err;
+    }
   }
   let protocol: P;
   try {
@@ -382,10 +384,12 @@ function checkPort(port: unknown, method: string, min: number): number {
   return value;
 }
 
+/** Node's family number; Python's AF_INET (2) and AF_INET6 (10) are accepted too. */
 function checkFamily(family: unknown, method: string): 0 | 4 | 6 {
-  if (family === undefined || family === null || family === 0) return 0;
-  if (family === 4 || family === 6) return family;
-  throw new ValueError(`${method}: family must be 0, 4 or 6, got ${String(family)}`);
+  if (family === undefined || family === null || family === AF_UNSPEC) return 0;
+  if (family === 4 || family === AF_INET) return 4;
+  if (family === 6 || family === AF_INET6) return 6;
+  throw new ValueError(`${method}: family must be 0, 4 or 6 (or AF_INET / AF_INET6), got ${String(family)}`);
 }
 
 function checkPath(path: unknown, method: string): string {

@@ -71,6 +71,8 @@ function randomGenerator(seed: number): () => number {
 }
 
 describe('StreamReader', () => {
+  checkFdLeaks();
+
   it('read(0) is empty, read(n) returns what is buffered, read() reads to EOF', async () => {
     await runInLoop(async () => {
       const reader = fedReader(['line1\n', 'line2\n', 'line3']);

@@ -7,11 +7,12 @@ import { connect as netConnect, createServer as netCreateServer, type AddressInf
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { connect as tlsConnect, createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import {
+  ConnectionResetError,
   getRunningLoop,
   logger,
   openConnection,
@@ -223,11 +224,51 @@ describe('TLS', () => {
     });
   });
 
+  it('survives clients that reset mid-handshake or after it; the handler sees ConnectionResetError', async () => {
+    await runInLoop(async () => {
+      const seen: unknown[] = [];
+      const server = await startServer(
+        async (reader) => {
+          try {
+            await reader.read();
+          } catch (err) {
+            seen.push(err);
+          }
+        },
+        '127.0.0.1',
+        0,
+        { ssl: { key, cert } },
+      );
+      const port = portOf(server);
+      const midHandshake = netConnect(port, '127.0.0.1', () => {
+        midHandshake.write(Buffer.from([0x16, 0x03, 0x01, 0x00, 0x05]));
+        setTimeout(() => midHandshake.resetAndDestroy(), 10);
+      });
+      midHandshake.on('error', () => undefined);
+      const midHandshakeClosed = new Promise((resolve) => midHandshake.once('close', resolve));
+      const raw = netConnect(port, '127.0.0.1', () => {
+        const secure = tlsConnect({ socket: raw, ...trusting, servername: 'localhost' }, () => {
+          setTimeout(() => raw.resetAndDestroy(), 10);
+        });
+        secure.on('error', () => undefined);
+      });
+      raw.on('error', () => undefined);
+      while (seen.length === 0) await sleep(0.005);
+      expect(seen[0]).to.be.instanceOf(ConnectionResetError);
+      expect((seen[0] as ConnectionResetError).code).to.equal('ECONNRESET');
+      await midHandshakeClosed;
+      server.close();
+      await server.waitClosed();
+    });
+  });
+
   it('gives up a handshake that takes longer than sslHandshakeTimeout', async () => {
     await runInLoop(async () => {
       const silent: Socket[] = [];
+      const silentClosed: Promise<unknown>[] = [];
       const raw = netCreateServer((socket) => {
         silent.push(socket);
+        silentClosed.push(new Promise((resolve) => socket.once('close', resolve)));
         socket.resume();
       });
       await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
@@ -236,7 +277,7 @@ describe('TLS', () => {
         openConnection('127.0.0.1', port, { ssl: trusting, serverHostname: 'localhost', sslHandshakeTimeout: 0.05 }),
       );
       expect(err).to.be.instanceOf(TimeoutError);
-      await new Promise((resolve) => silent[0].once('close', resolve));
+      await silentClosed[0];
       await new Promise((resolve) => raw.close(resolve));
     });
   });

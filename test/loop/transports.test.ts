@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import sinon from 'sinon';
 import {
+  AF_INET,
   CancelledError,
   ConnectionError,
   ConnectionRefusedError,
@@ -478,6 +479,7 @@ describe('socket transports (TCP)', () => {
       const port = portOf(server);
       const [bound, boundClient] = await loop.createConnection(() => new Recorder(loop), '127.0.0.1', port, {
         localAddr: ['127.0.0.1', 0],
+        family: AF_INET,
       });
       expect((bound.getExtraInfo('sockname') as [string, number])[0]).to.equal('127.0.0.1');
       const raw = netConnect(port, '127.0.0.1');
@@ -545,7 +547,7 @@ describe('socket transports (TCP)', () => {
         [loop.createConnection(factory), ValueError, 'host and port was not specified'],
         [loop.createConnection(null as unknown as () => Recorder, '127.0.0.1', 80), TypeError, 'protocolFactory'],
         [loop.createConnection(factory, '127.0.0.1', 80, { serverHostname: 'x' }), ValueError, 'only meaningful with ssl'],
-        [loop.createConnection(factory, '127.0.0.1', 80, { family: 5 as 4 }), ValueError, 'family must be 0, 4 or 6'],
+        [loop.createConnection(factory, '127.0.0.1', 80, { family: 5 }), ValueError, 'family must be 0, 4 or 6'],
         [loop.createServer(factory, '127.0.0.1', -1), RangeError, 'from 0 to 65535, got -1'],
         [loop.createServer(factory, '127.0.0.1', 0, { backlog: -1 }), ValueError, 'backlog'],
       ];
@@ -562,8 +564,10 @@ describe('socket transports (TCP)', () => {
       const loop = getRunningLoop();
       // Accepts but never answers a TLS hello: the attempt would wait forever.
       const silent: Socket[] = [];
+      const silentClosed: Promise<unknown>[] = [];
       const raw = netCreateServer((socket) => {
         silent.push(socket);
+        silentClosed.push(new Promise((resolve) => socket.once('close', resolve)));
         socket.resume(); // reads (and drops) the hello, so it sees the client go
       });
       await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
@@ -574,7 +578,7 @@ describe('socket transports (TCP)', () => {
       await until(() => silent.length === 1);
       attempt.cancel();
       expect(await rejection(attempt)).to.be.instanceOf(CancelledError);
-      await new Promise((resolve) => silent[0].once('close', resolve));
+      await silentClosed[0];
       await new Promise((resolve) => raw.close(resolve));
     });
   });

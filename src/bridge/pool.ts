@@ -1,0 +1,349 @@
+/**
+ * The pool of worker threads shared by every hub and executor of the process.
+ *
+ * A worker costs megabytes and tens of milliseconds to start (hundreds with
+ * tsx), so workers are kept warm: a worker whose job ended waits, idle, for
+ * the next one; the most recently used is reused first. At most `poolSize`
+ * workers wait idle; an idle worker exits after `idleTimeout` seconds. A job
+ * that finds no idle worker starts a new one: the pool does not cap how many
+ * run at once (executors and green pools do).
+ *
+ * Workers and ports are unref'd: the pool never keeps the process alive.
+ * A worker that dies (crash, `process.exit()` in green code, terminate) is
+ * reported to its owner and dropped; its slot is never reused.
+ */
+import { availableParallelism } from 'node:os';
+import { clearTimeout, setTimeout } from 'node:timers';
+import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
+import { encodeError, encodeValue, lendValue } from './codec.js';
+import { onConfigure, settings } from './config.js';
+import { WorkerCrashedError } from './errors.js';
+import {
+  CTL_HUB,
+  CTL_KILL,
+  CTL_PARKED,
+  CTL_REPLY,
+  CTL_SLOTS,
+  HUB_CLOSED,
+  HUB_OPEN,
+  SHARED_MAX_SPINNERS,
+  SHARED_SLOTS,
+  SHARED_SPINNERS,
+  SHARED_SPIN_LIMIT,
+  type JobMessage,
+  type PushMessage,
+  type ReleaseMessage,
+  type ReplyMessage,
+  type WorkerBoot,
+  type WorkerToHub,
+} from './protocol.js';
+import { releaseSpinner } from './spin.js';
+import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerRuntimeUrl } from './worker-boot.js';
+
+/** Who uses a busy worker: a hub (green threads) or an executor (plain calls). */
+export interface SlotOwner {
+  /** A message from the worker's channel (an operation or a job outcome). */
+  onSlotMessage(slot: WorkerSlot, message: Exclude<WorkerToHub, ReleaseMessage>): void;
+  /** The worker died while the owner held it. */
+  onSlotLost(slot: WorkerSlot, error: WorkerCrashedError): void;
+}
+
+/** What handles were lent to a worker, by kind: see handles.ts. */
+export type ReleaseListener = (slot: WorkerSlot, message: ReleaseMessage) => void;
+
+const releaseListeners = new Set<ReleaseListener>();
+const lostListeners = new Set<(slot: WorkerSlot) => void>();
+
+/** @internal Hears every worker's handle releases, and every worker's end. */
+export function onWorkerHandles(onRelease: ReleaseListener, onGone: (slot: WorkerSlot) => void): void {
+  releaseListeners.add(onRelease);
+  lostListeners.add(onGone);
+}
+
+const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+let slotCounter = 0;
+
+function applySpinSettings(): void {
+  Atomics.store(shared, SHARED_SPIN_LIMIT, settings.spinLimit);
+  Atomics.store(shared, SHARED_MAX_SPINNERS, Math.max(1, availableParallelism() - 1));
+}
+applySpinSettings();
+
+/** The hub's side of one worker thread. */
+export class WorkerSlot {
+  readonly id = ++slotCounter;
+  readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
+  /** The current user, null while idle. */
+  owner: SlotOwner | null = null;
+  /** The owner's record of the job running here (a green thread...). */
+  tenant: unknown = null;
+  alive = true;
+  /** @internal When it became idle (ms, performance.now()). */
+  idleSince = 0;
+  /** @internal Handles lent to this worker: tag -> id -> count. */
+  readonly handles = new Map<string, Map<number, number>>();
+  private readonly port: MessagePort;
+  readonly worker: Worker;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    const boot: WorkerBoot = {
+      greenloopWorker: true,
+      runtimeUrl: workerRuntimeUrl,
+      tsxApiUrl: tsxApiUrl(),
+      port: port1,
+      ctl: this.ctl.buffer as SharedArrayBuffer,
+      shared: shared.buffer as SharedArrayBuffer,
+    };
+    this.worker = startWorker(boot, port1);
+    this.worker.unref();
+    this.port = port2;
+    this.port.on('message', (message: WorkerToHub) => this.onMessage(message));
+    this.port.unref();
+  }
+
+  /** Sends a job to the idle worker. */
+  postJob(job: JobMessage): void {
+    this.worker.postMessage(job);
+  }
+
+  /** Answers call `seq` and wakes the worker if it is parked. */
+  reply(seq: number, ok: boolean, value: unknown): void {
+    try {
+      let encoded: unknown;
+      if (ok) {
+        encoded = encodeValue(value);
+        lendValue(encoded, this);
+      } else {
+        encoded = encodeError(value);
+      }
+      this.port.postMessage({ r: seq, ok, v: encoded } satisfies ReplyMessage);
+    } catch (error) {
+      const failure = new TypeError(`the result cannot cross threads: ${(error as Error).message}`);
+      this.port.postMessage({ r: seq, ok: false, v: encodeError(failure) } satisfies ReplyMessage);
+    }
+    this.wake();
+  }
+
+  /** Pushes data for the green side's handler of `kind`, ahead of any request. */
+  push(kind: string, payload: unknown, transfer?: readonly Transferable[]): void {
+    const message: PushMessage = { p: kind, v: encodeValue(payload) };
+    this.port.postMessage(message, transfer);
+  }
+
+  /** Tells the worker whether the hub of its current job is open; wakes it so a parked call sees it. */
+  setHubOpen(open: boolean): void {
+    Atomics.store(this.ctl, CTL_HUB, open ? HUB_OPEN : HUB_CLOSED);
+    if (!open) this.wake();
+  }
+
+  /** Flags (or clears) a kill waiting for the current green thread's next blocking call. */
+  setKillFlag(pending: boolean): void {
+    Atomics.store(this.ctl, CTL_KILL, pending ? 1 : 0);
+  }
+
+  /** Stops the worker; its owner hears of it through onSlotLost. */
+  terminate(): void {
+    void this.worker.terminate();
+  }
+
+  private wake(): void {
+    Atomics.add(this.ctl, CTL_REPLY, 1);
+    if (Atomics.load(this.ctl, CTL_PARKED) !== 0) Atomics.notify(this.ctl, CTL_REPLY);
+  }
+
+  private onMessage(message: WorkerToHub): void {
+    if ('x' in message) {
+      for (const listener of releaseListeners) listener(this, message);
+      return;
+    }
+    this.owner?.onSlotMessage(this, message);
+  }
+
+  /** @internal The worker is gone. */
+  _lost(error: WorkerCrashedError): void {
+    if (!this.alive) return;
+    this.alive = false;
+    releaseSpinner(this.ctl, shared);
+    this.port.close();
+    const owner = this.owner;
+    this.owner = null;
+    owner?.onSlotLost(this, error);
+    for (const listener of lostListeners) listener(this);
+    this.tenant = null;
+  }
+}
+
+function startWorker(boot: WorkerBoot, port: MessagePort): Worker {
+  for (;;) {
+    try {
+      return new Worker(workerEntryUrl, { workerData: boot, transferList: [port], execArgv: workerExecArgv() });
+    } catch (error) {
+      if (!dropRefusedExecArgv(error)) throw error;
+    }
+  }
+}
+
+class WorkerPool {
+  private readonly idle: WorkerSlot[] = [];
+  private readonly live = new Set<WorkerSlot>();
+  private starting = 0;
+  private sweepTimer: NodeJS.Timeout | null = null;
+
+  /** An idle worker now, or a new one once it has started. */
+  acquire(): WorkerSlot | Promise<WorkerSlot> {
+    const slot = this.idle.pop();
+    if (slot !== undefined) return slot;
+    return this.start();
+  }
+
+  /** Takes back a worker whose job ended: kept idle, or stopped when enough are. */
+  release(slot: WorkerSlot): void {
+    slot.owner = null;
+    slot.tenant = null;
+    slot.setKillFlag(false);
+    if (!slot.alive) return;
+    if (this.idle.length >= settings.poolSize) {
+      slot.terminate();
+      return;
+    }
+    slot.idleSince = performance.now();
+    this.idle.push(slot);
+    this.armSweep();
+  }
+
+  /** Starts workers until `count` (at most poolSize) are idle. */
+  async prestart(count: number): Promise<void> {
+    const missing = Math.max(0, Math.min(count, settings.poolSize) - this.idle.length);
+    const started = await Promise.all(Array.from({ length: missing }, () => this.start()));
+    for (const slot of started) this.release(slot);
+  }
+
+  /** Stops every idle worker and waits until they have exited. */
+  async shutdownIdle(): Promise<void> {
+    const stopping = this.idle.splice(0).map((slot) => slot.worker.terminate());
+    await Promise.all(stopping);
+  }
+
+  stats(): PoolStats {
+    const live = this.live.size;
+    return { live, idle: this.idle.length, busy: live - this.idle.length - this.starting, starting: this.starting };
+  }
+
+  /** Applies a new poolSize: stops the idle workers beyond it. */
+  trim(): void {
+    while (this.idle.length > settings.poolSize) (this.idle.shift() as WorkerSlot).terminate();
+    this.armSweep();
+  }
+
+  private start(): Promise<WorkerSlot> {
+    this.starting++;
+    let slot: WorkerSlot;
+    try {
+      slot = new WorkerSlot();
+    } catch (error) {
+      this.starting--;
+      return Promise.reject(error);
+    }
+    this.live.add(slot);
+    const { worker } = slot;
+    worker.on('exit', (code) => this.onExit(slot, code));
+    return new Promise<WorkerSlot>((resolve, reject) => {
+      const onReady = (): void => {
+        cleanup();
+        this.starting--;
+        worker.on('error', (error) => this.onError(slot, error));
+        resolve(slot);
+      };
+      const onFailure = (error: unknown): void => {
+        cleanup();
+        this.starting--;
+        reject(new WorkerCrashedError(`a green worker failed to start: ${describe(error)}`, null, { cause: error }));
+        slot.terminate();
+      };
+      const onEarlyExit = (code: number): void => onFailure(new Error(`it exited with code ${code}`));
+      const cleanup = (): void => {
+        worker.off('message', onReady);
+        worker.off('error', onFailure);
+        worker.off('exit', onEarlyExit);
+      };
+      worker.once('message', onReady);
+      worker.once('error', onFailure);
+      worker.once('exit', onEarlyExit);
+    });
+  }
+
+  private onError(slot: WorkerSlot, error: Error): void {
+    slot._lost(new WorkerCrashedError(`a green worker died of an uncaught error: ${describe(error)}`, null, { cause: error }));
+  }
+
+  private onExit(slot: WorkerSlot, code: number): void {
+    this.live.delete(slot);
+    const index = this.idle.indexOf(slot);
+    if (index >= 0) this.idle.splice(index, 1);
+    slot._lost(new WorkerCrashedError(`a green worker exited (code ${code}) while running a job`, code));
+  }
+
+  /** One timer for the oldest idle worker (the first in `idle`). */
+  private armSweep(): void {
+    if (this.sweepTimer !== null) clearTimeout(this.sweepTimer);
+    this.sweepTimer = null;
+    const oldest = this.idle[0];
+    if (oldest === undefined) return;
+    const due = oldest.idleSince + settings.idleTimeout * 1000 - performance.now();
+    this.sweepTimer = setTimeout(() => this.sweep(), Math.max(0, due));
+    this.sweepTimer.unref();
+  }
+
+  private sweep(): void {
+    this.sweepTimer = null;
+    const limit = performance.now() - settings.idleTimeout * 1000;
+    while (this.idle.length > 0 && this.idle[0].idleSince <= limit) (this.idle.shift() as WorkerSlot).terminate();
+    this.armSweep();
+  }
+}
+
+/** Counts of the pool's workers. */
+export interface PoolStats {
+  /** Worker threads alive: starting, idle or busy. */
+  live: number;
+  idle: number;
+  busy: number;
+  /** Workers being started. */
+  starting: number;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** @internal The process's pool. */
+export const pool = new WorkerPool();
+
+onConfigure(() => {
+  applySpinSettings();
+  pool.trim();
+});
+
+/** Counts of the process's green workers (live, idle, busy, starting). */
+export function poolStats(): PoolStats {
+  return pool.stats();
+}
+
+/**
+ * Starts workers until `count` (default, and at most: poolSize) wait idle,
+ * so the next green threads start at once.
+ */
+export function prestart(count: number = settings.poolSize): Promise<void> {
+  return pool.prestart(count);
+}
+
+/** @internal How many threads count as spinning now (tests: 0 once every worker is idle). */
+export function spinningThreads(): number {
+  return Atomics.load(shared, SHARED_SPINNERS);
+}
+
+/** Stops every idle worker and waits for them to exit; busy ones finish their job first. */
+export function shutdownWorkers(): Promise<void> {
+  return pool.shutdownIdle();
+}

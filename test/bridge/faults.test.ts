@@ -1,0 +1,146 @@
+/**
+ * Faults: green threads that throw, exit or crash; workers lost mid-call;
+ * the loop closing under parked threads. Nothing hangs, no worker leaks.
+ */
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { newEventLoop } from '../../src/loop/index.js';
+import { GreenThread, spawn, spawnAfter } from '../../src/green/index.js';
+import { HubClosedError, WorkerCrashedError, poolStats, shutdownWorkers } from '../../src/bridge/index.js';
+import { closeGrace } from '../../src/bridge/thread.js';
+import { runInLoop } from '../helpers.js';
+import { useGreenWorkers, waitUntil } from './workers.js';
+import { clearRecords, records } from '../green/fixtures/record.js';
+import { double, fail, waitFor } from '../green/fixtures/threads.js';
+import { hubLog } from './fixtures/ops.js';
+import { crashAfterReturn, exitWorker, parkInSlowCall, releasedBy, stubborn } from './fixtures/faults.js';
+
+async function outcomeOf(thread: PromiseLike<unknown>): Promise<unknown> {
+  return thread.then(
+    (value) => ({ value }),
+    (err: unknown) => err,
+  );
+}
+
+describe('bridge: faults of green threads', () => {
+  useGreenWorkers(3);
+
+  beforeEach(() => {
+    clearRecords();
+    hubLog.length = 0;
+  });
+
+  it('gives the error of a thread that throws to every waiter, and reuses its worker', async () => {
+    const liveBefore = poolStats().live;
+    await runInLoop(async () => {
+      const failing = spawn(fail, 'broken');
+      const greenWaiter = spawn(waitFor, failing);
+      expect(await outcomeOf(failing)).to.be.instanceOf(TypeError);
+      expect(await outcomeOf(greenWaiter)).to.be.instanceOf(TypeError);
+      expect(await spawn(double, 1)).to.equal(2);
+    });
+    expect(poolStats().live).to.equal(liveBefore);
+  });
+
+  it('fails a thread whose worker exits with WorkerCrashedError, and its waiters too', async () => {
+    await runInLoop(async () => {
+      const exiting = spawn(exitWorker, 7);
+      const greenWaiter = spawn(waitFor, exiting);
+      const error = await outcomeOf(exiting);
+      expect(error).to.be.instanceOf(WorkerCrashedError);
+      expect((error as WorkerCrashedError).exitCode).to.equal(7);
+      expect(await outcomeOf(greenWaiter)).to.be.instanceOf(WorkerCrashedError);
+      expect(await spawn(double, 2)).to.equal(4);
+    });
+  });
+
+  it('fails a thread whose worker dies mid-call, and cancels the operation', async () => {
+    await runInLoop(async () => {
+      const thread = spawn(parkInSlowCall, 'lost');
+      expect(await waitUntil(() => hubLog.includes('started lost'))).to.equal(true);
+      thread._core?.slot?.terminate();
+      expect(await outcomeOf(thread)).to.be.instanceOf(WorkerCrashedError);
+      expect(await waitUntil(() => hubLog.includes('cancelled lost'))).to.equal(true);
+    });
+  });
+
+  it('drops a worker that crashes after its green thread returned', async () => {
+    await runInLoop(async () => {
+      const liveBefore = poolStats().live;
+      expect(await spawn(crashAfterReturn)).to.equal('returned');
+      expect(await waitUntil(() => poolStats().live < liveBefore)).to.equal(true);
+      expect(await spawn(double, 3)).to.equal(6);
+    });
+  });
+});
+
+describe('bridge: the loop closing under green threads', () => {
+  useGreenWorkers(3);
+  const savedGrace = closeGrace.seconds;
+
+  beforeEach(clearRecords);
+  afterEach(() => {
+    closeGrace.seconds = savedGrace;
+  });
+
+  it('releases parked threads with HubClosedError, and fails their later calls at once', async () => {
+    const loop = newEventLoop();
+    const threads: { parked?: GreenThread<string>; unstarted?: GreenThread<number> } = {};
+    await loop.runUntilComplete(async () => {
+      threads.parked = spawn(releasedBy);
+      threads.unstarted = spawnAfter(30, double, 1);
+      expect(await waitUntil(() => records().includes('parked'))).to.equal(true);
+    });
+    loop.close();
+    const { parked, unstarted } = threads as Required<typeof threads>;
+    expect(unstarted.dead).to.equal(true);
+    expect(() => unstarted.wait()).to.throw(HubClosedError);
+    expect(await waitUntil(() => parked.dead)).to.equal(true);
+    expect(parked.wait()).to.equal('released by HubClosedError, then HubClosedError again');
+  });
+
+  it('stops the worker of a thread that ignores the release, after a grace period', async () => {
+    closeGrace.seconds = 0.1;
+    const loop = newEventLoop();
+    const holder: { thread?: GreenThread<never> } = {};
+    await loop.runUntilComplete(async () => {
+      holder.thread = spawn(stubborn);
+      expect(await waitUntil(() => records().includes('parked'))).to.equal(true);
+    });
+    loop.close();
+    const thread = holder.thread as GreenThread<never>;
+    expect(await waitUntil(() => thread.dead)).to.equal(true);
+    expect(() => thread.wait()).to.throw(WorkerCrashedError);
+  });
+});
+
+/** Runs a fixture program with tsx; resolves to its stdout once it exits (rejects on failure or timeout). */
+function runScript(name: string): Promise<string> {
+  const script = fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
+  return new Promise<string>((resolve, reject) => {
+    execFile(process.execPath, ['--import', 'tsx', script], { timeout: 25000 }, (error, out) =>
+      error === null ? resolve(out) : reject(error),
+    );
+  });
+}
+
+describe('bridge: the process and its workers', () => {
+  it('lets a program exit once its work is done: idle workers hold nothing', async function () {
+    this.timeout(30000);
+    const started = Date.now();
+    expect(await runScript('exit-script.ts')).to.equal('result 42\n');
+    // Well before the 30 s idle timeout of its worker.
+    expect(Date.now() - started).to.be.below(20000);
+  });
+
+  it('keeps the process alive while a green thread computes after the loop stopped, then exits', async function () {
+    this.timeout(30000);
+    expect(await runScript('computing-script.ts')).to.equal('loop stopped\ncomputed\n');
+  });
+
+  it('stops every idle worker on shutdownWorkers()', async () => {
+    await shutdownWorkers();
+    expect(await waitUntil(() => poolStats().live === 0)).to.equal(true);
+  });
+});
