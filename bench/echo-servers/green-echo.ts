@@ -36,7 +36,7 @@ if (isMainGreenThread()) {
   const port = Number(process.argv[2]);
   // Warm workers: one per connection of the benchmark, plus the server's.
   const WORKERS = 12;
-  configure({ poolSize: 16, spinLimit: Number(process.env.SPIN ?? 100) });
+  configure({ poolSize: 16 });
   await prestart(WORKERS);
   const loop = newEventLoop();
   await loop.runUntilComplete(async () => {

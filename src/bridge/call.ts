@@ -5,6 +5,8 @@
 import { BlockingOnHubError } from './errors.js';
 import type { CallOptions, PushHandler } from './channel.js';
 import { currentGreenThread, workerState } from './worker-state.js';
+// The main thread's green calls may go to a hosted hub (hosted.ts installs that).
+import './hosted.js';
 
 export type { CallOptions, PushHandler };
 

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import { ValueError } from '../loop/errors.js';
 import { BridgeDisabledError } from './errors.js';
-import { workerState } from './worker-state.js';
+import { poolWorkerState } from './worker-state.js';
 
 /** Options of `configure()`; every field is optional and keeps its value when omitted. */
 export interface BridgeOptions {
@@ -15,11 +15,17 @@ export interface BridgeOptions {
    */
   bridge?: boolean;
   /**
-   * Where the hub (the loop serving green threads) runs. 'loop': on the
-   * thread running the event loop, which must be running for green threads
-   * to make progress. 'auto' (default) is 'loop' in this version.
+   * Where the hub (the loop serving green threads) runs for green calls
+   * made on the main thread (docs/placements.md):
+   * - 'loop': on the thread running the event loop; a blocking green call
+   *   on that thread throws BlockingOnHubError;
+   * - 'worker': on a worker thread started by the first green call; the
+   *   main thread is then a green thread, always (a loop running on it is
+   *   blocked by its green calls);
+   * - 'auto' (default): 'worker' for a green call made while no loop runs
+   *   on the main thread, 'loop' while one runs.
    */
-  hub?: 'auto' | 'loop';
+  hub?: HubPlacement;
   /** How many idle workers are kept warm for the next green threads. Default: cores, at least 2. */
   poolSize?: number;
   /** Seconds an idle worker is kept before it exits. Default: 30. */
@@ -33,9 +39,12 @@ export interface BridgeOptions {
   debug?: boolean;
 }
 
+/** Where the hub runs for green calls made on the main thread: see `BridgeOptions.hub`. */
+export type HubPlacement = 'auto' | 'loop' | 'worker';
+
 export interface BridgeSettings {
   bridge: boolean | null;
-  hub: 'auto' | 'loop';
+  hub: HubPlacement;
   poolSize: number;
   idleTimeout: number;
   spinLimit: number;
@@ -67,8 +76,8 @@ export function configure(options: BridgeOptions): void {
   const next = { ...settings };
   if (options.bridge !== undefined) next.bridge = Boolean(options.bridge);
   if (options.hub !== undefined) {
-    if (options.hub !== 'auto' && options.hub !== 'loop') {
-      throw new ValueError(`configure: hub must be 'auto' or 'loop', got ${JSON.stringify(options.hub)}`);
+    if (options.hub !== 'auto' && options.hub !== 'loop' && options.hub !== 'worker') {
+      throw new ValueError(`configure: hub must be 'auto', 'loop' or 'worker', got ${JSON.stringify(options.hub)}`);
     }
     next.hub = options.hub;
   }
@@ -86,7 +95,7 @@ export function configure(options: BridgeOptions): void {
  * while the hub's thread has the bridge on.
  */
 export function bridgeEnabled(): boolean {
-  if (workerState() !== null) return true;
+  if (poolWorkerState() !== null) return true;
   if (settings.bridge !== null) return settings.bridge;
   const value = (process.env.GREENLOOP_BRIDGE ?? '').trim().toLowerCase();
   return !['off', '0', 'false', 'no', 'disabled'].includes(value);

@@ -136,6 +136,16 @@ export class Hub implements SlotOwner {
     return new HubThread(this, ref, args, delay, detached);
   }
 
+  /**
+   * Serves a thread that already runs (the hosted main thread) as a green
+   * thread of this hub, through its channel `slot`. `name` stands for its
+   * function in reports.
+   */
+  attachThread(slot: WorkerSlot, name: string): HubThread {
+    if (this.closed) throw new HubClosedError('cannot attach a thread: the event loop is closed');
+    return new HubThread(this, { url: 'greenloop:attached', name }, [], 0, false, slot);
+  }
+
   /** `spawnThread` for a function object (checked to be module-level) and plain arguments. */
   spawnFunction(fn: AnyFunction, args: readonly unknown[], delay: number, detached: boolean, role: string): HubThread {
     const ref = functionRef(fn, role);

@@ -11,7 +11,8 @@ export {
   BlockingOnHubError,
   NotInGreenThreadError,
 } from './errors.js';
-export { configure, bridgeEnabled, type BridgeOptions } from './config.js';
+export { configure, bridgeEnabled, type BridgeOptions, type HubPlacement } from './config.js';
+export { hostedHubStarted } from './hosted.js';
 export { runGreen } from './run-green.js';
 export { callAsync, runAsync, AsyncHandle, type CoroutineResult } from './async-call.js';
 export { isMainGreenThread } from './worker-state.js';

@@ -72,7 +72,7 @@ applySpinSettings();
 /** The hub's side of one worker thread. */
 export class WorkerSlot {
   readonly id = ++slotCounter;
-  readonly ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
+  readonly ctl: Int32Array;
   /** The current user, null while idle. */
   owner: SlotOwner | null = null;
   /** The owner's record of the job running here (a green thread...). */
@@ -83,9 +83,24 @@ export class WorkerSlot {
   /** @internal Handles lent to this worker: tag -> id -> count. */
   readonly handles = new Map<string, Map<number, number>>();
   private readonly port: MessagePort;
-  readonly worker: Worker;
+  /** The worker; null for an attached thread (the hosted main thread), which the pool never owns. */
+  readonly worker: Worker | null;
 
-  constructor() {
+  /**
+   * A new pooled worker, or, given `attached`, the hub's side of a thread
+   * that is not the pool's (the hosted main thread): its channel port and
+   * `ctl` buffer. An attached slot is never pooled nor terminated.
+   */
+  constructor(attached?: { port: MessagePort; ctl: Int32Array }) {
+    if (attached !== undefined) {
+      this.ctl = attached.ctl;
+      this.worker = null;
+      this.port = attached.port;
+      this.port.on('message', (message: WorkerToHub) => this.onMessage(message));
+      this.port.unref();
+      return;
+    }
+    this.ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
     const { port1, port2 } = new MessageChannel();
     const boot: WorkerBoot = {
       greenloopWorker: true,
@@ -104,7 +119,7 @@ export class WorkerSlot {
 
   /** Sends a job to the idle worker. */
   postJob(job: JobMessage): void {
-    this.worker.postMessage(job);
+    this.worker?.postMessage(job);
   }
 
   /** Answers call `seq` and wakes the worker if it is parked. */
@@ -144,7 +159,7 @@ export class WorkerSlot {
 
   /** Stops the worker; its owner hears of it through onSlotLost. */
   terminate(): void {
-    void this.worker.terminate();
+    if (this.worker !== null) void this.worker.terminate();
   }
 
   private wake(): void {
@@ -202,7 +217,7 @@ class WorkerPool {
     slot.owner = null;
     slot.tenant = null;
     slot.setKillFlag(false);
-    if (!slot.alive) return;
+    if (!slot.alive || slot.worker === null) return;
     if (this.idle.length >= settings.poolSize) {
       slot.terminate();
       return;
@@ -221,7 +236,7 @@ class WorkerPool {
 
   /** Stops every idle worker and waits until they have exited. */
   async shutdownIdle(): Promise<void> {
-    const stopping = this.idle.splice(0).map((slot) => slot.worker.terminate());
+    const stopping = this.idle.splice(0).map((slot) => (slot.worker as Worker).terminate());
     await Promise.all(stopping);
   }
 
@@ -246,7 +261,7 @@ class WorkerPool {
       return Promise.reject(error);
     }
     this.live.add(slot);
-    const { worker } = slot;
+    const worker = slot.worker as Worker;
     worker.on('exit', (code) => this.onExit(slot, code));
     return new Promise<WorkerSlot>((resolve, reject) => {
       const onReady = (): void => {

@@ -16,6 +16,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { EncodedError } from './codec.js';
+import type { BridgeSettings } from './config.js';
 import type { FunctionRef } from './reference.js';
 
 // ---- shared memory -------------------------------------------------------------
@@ -124,4 +125,20 @@ export interface WorkerBoot {
   readonly port: MessagePort;
   readonly ctl: SharedArrayBuffer;
   readonly shared: SharedArrayBuffer;
+}
+
+/** workerData of the worker hosting the hub of a hosted main thread (hosted.ts, hub-worker.ts). */
+export interface HostedHubBoot {
+  readonly greenloopWorker: true;
+  /** hub-worker.ts or .js. */
+  readonly runtimeUrl: string;
+  readonly tsxApiUrl: string | null;
+  /** The hub's end of the main thread's channel. */
+  readonly port: MessagePort;
+  /** The main thread's `ctl` buffer. */
+  readonly ctl: SharedArrayBuffer;
+  /** The main thread's bridge settings. */
+  readonly settings: BridgeSettings;
+  /** The id the main thread has among the hub's green threads. */
+  readonly mainId: number;
 }

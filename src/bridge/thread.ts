@@ -128,12 +128,20 @@ export class HubThread implements GreenCaller {
     private args: unknown[],
     delay: number,
     readonly detached: boolean,
+    attached?: WorkerSlot,
   ) {
     this.loop = hub.loop;
     this.exit = this.loop.createFuture();
     this.sourceTraceback = settings.debug ? spawnSite() : null;
     threadsById.set(this.id, this);
     hub.threads.add(this);
+    if (attached !== undefined) {
+      // A thread already running elsewhere (the hosted main thread): no job to start.
+      this.state = 'starting';
+      this.setComputing(true);
+      this.bind(attached, false);
+      return;
+    }
     this.startHandle = delay > 0 ? this.loop.callLater(delay, this.start) : this.loop.callSoon(this.start);
   }
 
@@ -178,7 +186,7 @@ export class HubThread implements GreenCaller {
     );
   };
 
-  private bind(slot: WorkerSlot): void {
+  private bind(slot: WorkerSlot, postJob = true): void {
     if (this.state !== 'starting' || this.hub.closed) {
       pool.release(slot);
       if (this.state === 'starting') this.finish({ ok: false, value: new HubClosedError() });
@@ -191,8 +199,10 @@ export class HubThread implements GreenCaller {
     slot.tenant = this;
     slot.setHubOpen(true);
     slot.setKillFlag(this.kill !== null);
-    lendArgs(this.args, slot);
-    slot.postJob({ id: this.id, kind: 'green', ref: this.ref, args: this.args });
+    if (postJob) {
+      lendArgs(this.args, slot);
+      slot.postJob({ id: this.id, kind: 'green', ref: this.ref, args: this.args });
+    }
     this.args = [];
   }
 

@@ -26,6 +26,9 @@ export const workerEntryUrl = new URL('./worker-entry.mjs', ownUrl);
 /** The module the entry imports: the worker runtime, in the same form as this one. */
 export const workerRuntimeUrl = new URL(`./worker-runtime.${runningFromSources ? 'ts' : 'js'}`, ownUrl).href;
 
+/** The runtime of the worker hosting the hub of a hosted main thread (hosted.ts). */
+export const workerHubRuntimeUrl = new URL(`./hub-worker.${runningFromSources ? 'ts' : 'js'}`, ownUrl).href;
+
 const TSX_FLAG = /(^|[\\/=\s])tsx([\\/]|$|\s)/;
 
 /** Whether the parent process runs under tsx. */

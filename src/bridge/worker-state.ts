@@ -25,16 +25,47 @@ export interface WorkerState {
 }
 
 const KEY = Symbol.for('greenloop.workerState');
-const holder = globalThis as unknown as Record<symbol, WorkerState | undefined>;
+/** Supplies the main thread's state while it is hosted (hosted.ts); shared like the state itself. */
+const MAIN_PROVIDER = Symbol.for('greenloop.mainStateProvider');
+/** Set on the thread that hosts the hub for a hosted main thread (hub-worker.ts). */
+const HOSTED_HUB = Symbol.for('greenloop.hostedHub');
+const holder = globalThis as unknown as Record<symbol, unknown>;
 
 /** @internal Installed once by the worker runtime, before any application module loads. */
 export function installWorkerState(state: WorkerState): void {
   holder[KEY] = state;
 }
 
-/** This worker's state, or null on any thread that is not a greenloop worker. */
+/**
+ * The state of the green thread this thread is: a worker's, or the main
+ * thread's while it runs as a green thread of a hosted hub (hosted.ts:
+ * only while no loop runs on it, in `hub: 'auto'`); null on a hub's thread.
+ */
 export function workerState(): WorkerState | null {
-  return holder[KEY] ?? null;
+  const own = holder[KEY] as WorkerState | undefined;
+  if (own !== undefined) return own;
+  const provider = holder[MAIN_PROVIDER] as (() => WorkerState | null) | undefined;
+  return provider === undefined ? null : provider();
+}
+
+/** This thread's state if it is a greenloop worker (never the hosted main thread's), else null. */
+export function poolWorkerState(): WorkerState | null {
+  return (holder[KEY] as WorkerState | undefined) ?? null;
+}
+
+/** @internal Installs the main thread's state provider (hosted.ts). */
+export function installMainStateProvider(provider: () => WorkerState | null): void {
+  holder[MAIN_PROVIDER] ??= provider;
+}
+
+/** @internal Marks this thread as the one hosting the hub of a hosted main thread. */
+export function markHostedHub(): void {
+  holder[HOSTED_HUB] = true;
+}
+
+/** Whether this thread hosts the hub of a hosted main thread. */
+export function isHostedHub(): boolean {
+  return holder[HOSTED_HUB] === true;
 }
 
 /**
@@ -48,10 +79,12 @@ export function workerState(): WorkerState | null {
  *     export function handle(conn) { ... }          // runs in green threads
  *     if (isMainGreenThread()) await run(main);     // runs once
  *
- * True on every thread that is not a greenloop worker.
+ * True on the program's own thread (hosted or not), false in green
+ * workers and in the worker hosting the hub of a hosted program (which
+ * imports the modules of the async functions it runs).
  */
 export function isMainGreenThread(): boolean {
-  return workerState() === null;
+  return poolWorkerState() === null && !isHostedHub();
 }
 
 /**

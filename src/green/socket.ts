@@ -491,6 +491,7 @@ function createOnHub(family: number, type: number): number {
 
 function register(socket: Socket): void {
   if (inGreenWorker()) {
+    routePushes();
     live.set(socket._id, new WeakRef(socket));
     return;
   }
@@ -542,7 +543,12 @@ registerValueCodec<Socket>({
   },
 });
 
-if (inGreenWorker()) {
+let pushesRouted = false;
+
+/** Routes the data the hub pushes to this thread's sockets (once a socket exists in green code). */
+function routePushes(): void {
+  if (pushesRouted) return;
+  pushesRouted = true;
   onPush('sock', (payload) => {
     const [id, position, data] = payload as [number, ...Delivery];
     live.get(id)?.deref()?._deliver(position, data);

@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { configure, poolStats, prestart } from '../../src/bridge/index.js';
+import { hostedHubStarted } from '../../src/bridge/hosted.js';
 import { aliveHolders } from '../../src/bridge/keep-alive.js';
 import { spinningThreads } from '../../src/bridge/pool.js';
 
@@ -29,7 +30,9 @@ export async function waitUntil(condition: () => boolean, ms = 3000): Promise<bo
 export function useGreenWorkers(warm = 2): void {
   before(async function () {
     this.timeout(20000);
-    configure({ poolSize: TEST_POOL_SIZE, idleTimeout: 60, spinLimit: 100, bridge: true, debug: false });
+    // The loop placement: a green call made outside a loop must fail here, not
+    // turn the test runner into a hosted program (hosted.test.ts runs those).
+    configure({ poolSize: TEST_POOL_SIZE, idleTimeout: 60, spinLimit: 100, bridge: true, debug: false, hub: 'loop' });
     await prestart(warm);
   });
   after(async () => {
@@ -40,5 +43,6 @@ export function useGreenWorkers(warm = 2): void {
     expect(stats.idle).to.be.at.most(TEST_POOL_SIZE);
     expect(aliveHolders(), 'nothing holds the process alive').to.equal(0);
     expect(spinningThreads(), 'no spinning place left taken').to.equal(0);
+    expect(hostedHubStarted(), 'no hosted hub was started in the test runner').to.equal(false);
   });
 }

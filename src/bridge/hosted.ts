@@ -1,0 +1,137 @@
+/**
+ * The hosted placement, main side: a program whose main flow is green.
+ *
+ * A legacy program calls `sleep(0.1)` or `spawn(f).wait()` at its top
+ * level, where no event loop runs. Its first such call starts the hub on a
+ * worker thread (hub-worker.ts: a loop that runs forever and serves green
+ * threads, whose pool it starts from there), and the main thread becomes a
+ * green thread of that hub: it has a channel like any green worker, and
+ * parks on it while the hub works. Async code joins the loop by reference
+ * (`runAsync`, `callAsync`).
+ *
+ * When: `configure({ hub })`. 'auto' (default) hosts the calls made while
+ * no loop runs on the main thread, so a program that owns its loop
+ * (`run(main)`) keeps the loop placement; 'worker' hosts every call; 'loop'
+ * none. With the bridge off nothing here starts.
+ *
+ * Lifetime: the hub's worker is unref'd, so it never keeps the process
+ * alive: as in eventlet, the program ends when its main flow ends (green
+ * threads still running end with it). If the hub's thread dies, every call
+ * of the main thread throws HubClosedError.
+ */
+import { isMainThread, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { _getRunningLoop } from '../loop/running.js';
+import { Channel, type CallOptions } from './channel.js';
+import { bridgeEnabled, onConfigure, settings, type BridgeSettings } from './config.js';
+import {
+  CTL_HUB,
+  CTL_SLOTS,
+  HUB_CLOSED,
+  SHARED_MAX_SPINNERS,
+  SHARED_SLOTS,
+  SHARED_SPIN_LIMIT,
+  type HostedHubBoot,
+} from './protocol.js';
+import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerHubRuntimeUrl } from './worker-boot.js';
+import { installMainStateProvider, type WorkerState } from './worker-state.js';
+
+/** The id of the main thread among the hub's green threads: the first it serves. */
+export const HOSTED_MAIN_ID = 1;
+
+/** The main thread's channel: it starts the hub's worker on its first use. */
+class HostedChannel extends Channel {
+  private worker: Worker | null = null;
+
+  constructor(
+    private readonly hubPort: MessagePort,
+    private readonly hubCtl: Int32Array,
+    private readonly spin: Int32Array,
+    ownPort: MessagePort,
+  ) {
+    super(ownPort, hubCtl, spin);
+  }
+
+  override call(op: string, args: readonly unknown[], options?: CallOptions): unknown {
+    this.ensureHub();
+    return super.call(op, args, options);
+  }
+
+  override send(op: string, args: readonly unknown[], module?: string): void {
+    this.ensureHub();
+    super.send(op, args, module);
+  }
+
+  override release(tag: string, ids: readonly (readonly [number, number])[]): void {
+    // Handles can only have come from a started hub.
+    if (this.worker !== null) super.release(tag, ids);
+  }
+
+  /** Whether the hub's worker was started. */
+  get started(): boolean {
+    return this.worker !== null;
+  }
+
+  private ensureHub(): void {
+    if (this.worker !== null || Atomics.load(this.hubCtl, CTL_HUB) === HUB_CLOSED) return;
+    const boot: HostedHubBoot = {
+      greenloopWorker: true,
+      runtimeUrl: workerHubRuntimeUrl,
+      tsxApiUrl: tsxApiUrl(),
+      port: this.hubPort,
+      ctl: this.hubCtl.buffer as SharedArrayBuffer,
+      settings: { ...settings, bridge: true },
+      mainId: HOSTED_MAIN_ID,
+    };
+    this.worker = startHubWorker(boot);
+    // Never keeps the process alive: the program ends with its main flow.
+    this.worker.unref();
+    const worker = this.worker;
+    onConfigure((changed) => worker.postMessage({ settings: { ...changed, bridge: true } }));
+  }
+}
+
+function startHubWorker(boot: HostedHubBoot): Worker {
+  for (;;) {
+    try {
+      return new Worker(workerEntryUrl, { workerData: boot, transferList: [boot.port], execArgv: workerExecArgv() });
+    } catch (error) {
+      if (!dropRefusedExecArgv(error)) throw error;
+    }
+  }
+}
+
+let hosted: (WorkerState & { channel: HostedChannel }) | null = null;
+
+function createHostedState(): WorkerState & { channel: HostedChannel } {
+  const { port1, port2 } = new MessageChannel();
+  port2.unref();
+  const ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
+  // The main thread spins on its own budget: the pool's shared counters live on the hub's thread.
+  const spin = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+  Atomics.store(spin, SHARED_SPIN_LIMIT, settings.spinLimit);
+  Atomics.store(spin, SHARED_MAX_SPINNERS, Math.max(1, availableParallelism() - 1));
+  onConfigure((changed: BridgeSettings) => Atomics.store(spin, SHARED_SPIN_LIMIT, changed.spinLimit));
+  const channel = new HostedChannel(port1, ctl, spin, port2);
+  return { channel, job: { id: HOSTED_MAIN_ID, kind: 'green' }, importing: false };
+}
+
+/**
+ * The main thread's green-thread state when its green calls go to a hosted
+ * hub now (see the module documentation), else null. Creating the state
+ * costs nothing; the hub's worker starts with the first call.
+ */
+function mainState(): WorkerState | null {
+  if (!isMainThread || settings.hub === 'loop') return null;
+  if (settings.hub === 'auto' && _getRunningLoop() !== null) return null;
+  if (!bridgeEnabled()) return null;
+  hosted ??= createHostedState();
+  return hosted;
+}
+
+/** Whether this process's main thread started a hosted hub. */
+export function hostedHubStarted(): boolean {
+  return hosted?.channel.started ?? false;
+}
+
+installMainStateProvider(mainState);

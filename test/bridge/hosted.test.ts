@@ -1,0 +1,128 @@
+/**
+ * The hosted placement: legacy programs whose main flow is green run as
+ * plain scripts. Each fixture runs in its own Node process (with tsx), as a
+ * user would run it; the tests check its output and exit code, and that it
+ * exits by itself.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  seconds: number;
+}
+
+/** Seconds after which a fixture counts as hung (it is killed). */
+const HANG_LIMIT = 25;
+
+function runFixture(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
+  const relative = name.includes('/') ? name : `./fixtures/${name}`;
+  const script = fileURLToPath(new URL(`${relative}.ts`, import.meta.url));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      env: { ...process.env, GREENLOOP_BRIDGE: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: HANG_LIMIT * 1000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ stdout, stderr, code, signal, seconds: (performance.now() - started) / 1000 }),
+    );
+  });
+}
+
+function expectClean(outcome: Outcome): void {
+  expect(outcome.signal, `killed after ${HANG_LIMIT}s: hung; stderr: ${outcome.stderr}`).to.equal(null);
+  expect(outcome.code, `stderr: ${outcome.stderr}`).to.equal(0);
+}
+
+describe('hosted placement (a green main flow run as a plain script)', function () {
+  this.timeout((HANG_LIMIT + 10) * 1000);
+  const runs = new Map<string, Promise<Outcome>>();
+  // The programs run side by side: each pays for starting Node, tsx and workers.
+  before(() => {
+    runs.set('sleep', runFixture('hosted-sleep'));
+    runs.set('spawn', runFixture('hosted-spawn'));
+    runs.set('async', runFixture('hosted-async'));
+    runs.set('error', runFixture('hosted-error'));
+    runs.set('exit', runFixture('hosted-exit'));
+    runs.set('off', runFixture('hosted-placements', ['off'], { GREENLOOP_BRIDGE: 'off' }));
+    runs.set('loop', runFixture('hosted-placements', ['loop']));
+    runs.set('owned', runFixture('hosted-placements', ['owned']));
+    runs.set('getbody', runFixture('../../examples/eventlet-style/getbody'));
+  });
+  after(async () => {
+    await Promise.allSettled(runs.values());
+  });
+
+  const outcome = (name: string): Promise<Outcome> => runs.get(name) as Promise<Outcome>;
+
+  it('runs a top-level sleep() for its full time', async () => {
+    const result = await outcome('sleep');
+    expectClean(result);
+    expect(result.stdout).to.equal('slept enough\n');
+  });
+
+  it('spawns green threads and waits for them from the top level, pools included', async () => {
+    const result = await outcome('spawn');
+    expectClean(result);
+    expect(result.stdout).to.equal('spawned: 2,4,6\npool: 20,40,60\nmain: true, current id 1\n');
+  });
+
+  it('runs async functions on the hosted loop with callAsync and runAsync, errors keeping their class', async () => {
+    const result = await outcome('async');
+    expectClean(result);
+    expect(result.stdout).to.equal('callAsync: 5\nrunAsync: 9\ncaught RangeError: async failure\n');
+  });
+
+  it('fails as usual on an uncaught error at top level: stack printed, exit code 1', async () => {
+    const result = await outcome('error');
+    expect(result.signal).to.equal(null);
+    expect(result.code).to.equal(1);
+    expect(result.stdout).to.equal('before the error\n');
+    expect(result.stderr).to.match(/RangeError: top-level failure\n\s+at .*hosted-error\.ts:6/);
+  });
+
+  it('exits when the main flow ends, even with a green thread still sleeping', async () => {
+    const result = await outcome('exit');
+    expectClean(result);
+    expect(result.stdout).to.equal('done 42\n');
+    // The sleeper would hold it 30 s.
+    expect(result.seconds).to.be.below(HANG_LIMIT);
+  });
+
+  it('starts nothing with the bridge off: green calls throw BridgeDisabledError', async () => {
+    const result = await outcome('off');
+    expectClean(result);
+    expect(result.stdout).to.equal('top level: BridgeDisabledError\n');
+  });
+
+  it("keeps the loop placement with configure({ hub: 'loop' })", async () => {
+    const result = await outcome('loop');
+    expectClean(result);
+    expect(result.stdout).to.equal('top level: BlockingOnHubError\n');
+  });
+
+  it('keeps the loop placement while a loop runs on the main thread', async () => {
+    const result = await outcome('owned');
+    expectClean(result);
+    expect(result.stdout).to.equal('top level: slept\nin the loop: BlockingOnHubError, awaited 8\n');
+  });
+
+  it('runs the eventlet-style getbody example against its local server', async () => {
+    const result = await outcome('getbody');
+    expectClean(result);
+    expect(result.stdout).to.match(/^localhost:\d+ says:\nHTTP\/1\.0 200 OK\r\n/);
+    expect(result.stdout).to.include('Content-Length: 28');
+  });
+});
