@@ -21,7 +21,7 @@
  */
 import { RuntimeError } from '../loop/errors.js';
 import type { EventLoop } from '../loop/event-loop.js';
-import { toOperation, type Operation } from '../loop/locks.js';
+import { toOperation, type Operation } from '../loop/operations.js';
 import { getRunningLoop } from '../loop/running.js';
 import { blockingOnHub } from '../bridge/call.js';
 import type { GreenCaller } from '../bridge/thread.js';

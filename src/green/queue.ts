@@ -33,7 +33,7 @@
  * generator coroutine) and are cancelled with their task.
  */
 import { getRunningLoop } from '../loop/running.js';
-import { toOperation, type Operation } from '../loop/locks.js';
+import { toOperation, type Operation } from '../loop/operations.js';
 import { blockingOnHub } from '../bridge/call.js';
 import type { GreenCaller } from '../bridge/thread.js';
 import { HubObject, checkTimeout, defineHubObject, onUndelivered, registerCoreOperation } from './hub-object.js';

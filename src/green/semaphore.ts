@@ -23,7 +23,8 @@
  */
 import { ValueError } from '../loop/errors.js';
 import { isThenable } from '../loop/futures.js';
-import { Hold, toOperation, type Operation, type Outcome } from '../loop/locks.js';
+import { Hold } from '../loop/locks.js';
+import { toOperation, type Operation, type Outcome } from '../loop/operations.js';
 import { getRunningLoop } from '../loop/running.js';
 import { isGenerator } from '../loop/tasks.js';
 import { blockingOnHub } from '../bridge/call.js';

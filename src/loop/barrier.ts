@@ -13,7 +13,8 @@
  */
 import { describeValue } from './debug.js';
 import { BrokenBarrierError, ValueError } from './errors.js';
-import { LoopBound, toOperation, Waiters, type Operation } from './locks.js';
+import { LoopBound } from './locks.js';
+import { toOperation, Waiters, type Operation } from './operations.js';
 
 type BarrierState = 'filling' | 'draining' | 'resetting' | 'broken';
 

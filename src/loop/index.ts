@@ -22,7 +22,8 @@ export { getEventLoop, getRunningLoop, newEventLoop, setEventLoop } from './runn
 export { logger, setLogger, type Logger } from './log.js';
 export { setDefaultExecutorFactory, type Executor } from './executor.js';
 export { run, Runner, type RunnerOptions } from './runners.js';
-export { Lock, Event, Condition, Acquirable, Hold, type Operation, type Outcome } from './locks.js';
+export { Lock, Event, Condition, Acquirable, Hold } from './locks.js';
+export type { Operation, Outcome } from './operations.js';
 export { Semaphore, BoundedSemaphore } from './semaphores.js';
 export { Barrier } from './barrier.js';
 export { gather, type GatherOptions } from './gather.js';

@@ -23,7 +23,8 @@ import { describeValue } from './debug.js';
 import { Deque } from './deque.js';
 import { QueueEmpty, QueueFull, QueueShutDown, ValueError } from './errors.js';
 import { MinHeap } from './heap.js';
-import { Event, LoopBound, toOperation, Waiters, type Operation } from './locks.js';
+import { Event, LoopBound } from './locks.js';
+import { toOperation, Waiters, type Operation } from './operations.js';
 
 /** Where a queue keeps its items; subclasses choose the order by choosing the store. */
 export interface ItemStore<T> {

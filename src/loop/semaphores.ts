@@ -9,7 +9,8 @@
  */
 import { describeValue } from './debug.js';
 import { ValueError } from './errors.js';
-import { Acquirable, toOperation, Waiters, type Operation } from './locks.js';
+import { Acquirable } from './locks.js';
+import { toOperation, Waiters, type Operation } from './operations.js';
 
 function checkInitialValue(value: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value)) {
