@@ -18,6 +18,19 @@ export { callAsync, runAsync, AsyncHandle, type CoroutineResult } from './async-
 export { isMainGreenThread } from './worker-state.js';
 export { poolStats, prestart, shutdownWorkers, type PoolStats } from './pool.js';
 export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from './executor.js';
+export {
+  scanProject,
+  scanSource,
+  ReportPathError,
+  TypeScriptUnavailableError,
+  GREEN_BRIDGE_HELPERS,
+  type MigrationReport,
+  type ModuleReport,
+  type GreenUse,
+  type GreenUseKind,
+  type GreenEntryPoint,
+  type ScanOptions,
+} from './report.js';
 
 // Building green operations (see hub.ts for the protocol).
 export { registerOperation, type OperationHandler } from './hub.js';
