@@ -67,7 +67,9 @@ export class Task<T = unknown> extends Future<T> {
   /** A promise the task was given, followed from the start. */
   private followed: Promise<T> | null = null;
   private readonly args: unknown[];
-  private name: string;
+  /** Given, or made from `number` when first asked for (most tasks never are). */
+  private name: string | null;
+  private readonly number = ++taskCounter;
   private started = false;
   private generators: Generator<unknown, unknown, unknown>[] = [];
   private cancelRequests = 0;
@@ -88,15 +90,15 @@ export class Task<T = unknown> extends Future<T> {
       this.followed.then(undefined, ignore);
     }
     this.args = options.args ?? [];
-    this.name = options.name ?? `Task-${++taskCounter}`;
+    this.name = options.name ?? null;
     this.register();
-    this._loop.callSoon(this.stepBound);
+    this._loop.callSoon(stepTask, this as Task<unknown>);
   }
 
   // ---- asyncio's Task API --------------------------------------------------
 
   getName(): string {
-    return this.name;
+    return (this.name ??= `Task-${this.number}`);
   }
 
   setName(name: string): void {
@@ -145,7 +147,9 @@ export class Task<T = unknown> extends Future<T> {
       // The waiter may be a Task that ignores the cancel; keep it, a later
       // cancel() may need to cancel it again.
       this.cancelInFlight = true;
-      waiter._onSettled(this.cancelDelivered);
+      waiter._onSettled(() => {
+        this.cancelInFlight = false;
+      });
       return true;
     }
     // A CancelledError already on its way to the coroutine absorbs this
@@ -155,9 +159,6 @@ export class Task<T = unknown> extends Future<T> {
   }
 
   private cancelInFlight = false;
-  private readonly cancelDelivered = (): void => {
-    this.cancelInFlight = false;
-  };
 
   override setResult(): never {
     throw new RuntimeError('Task does not support setResult operation');
@@ -174,7 +175,7 @@ export class Task<T = unknown> extends Future<T> {
 
   override toString(): string {
     const state = this.done() ? super.toString().replace(/^<Task /, '') : 'pending>';
-    return `<Task ${JSON.stringify(this.name)} ${state}`;
+    return `<Task ${JSON.stringify(this.getName())} ${state}`;
   }
 
   protected override describeForReport(): string {
@@ -183,8 +184,16 @@ export class Task<T = unknown> extends Future<T> {
 
   // ---- stepping ------------------------------------------------------------
 
-  private readonly stepBound = (): void => this.step(undefined, undefined, false);
-  private readonly wakeupBound = (future: Future<unknown>): void => this.wakeup(future);
+  /** @internal The first step, and each bare `yield` (run by the loop via stepTask). */
+  _stepSoon(): void {
+    this.step(undefined, undefined, false);
+  }
+
+  /** The done callback that resumes a generator: made on first use, async tasks never need it. */
+  private wakeupCallback: ((future: Future<unknown>) => void) | null = null;
+  private get wakeupBound(): (future: Future<unknown>) => void {
+    return (this.wakeupCallback ??= (future) => this.wakeup(future));
+  }
 
   private wakeup(future: Future<unknown>): void {
     if (!future.done()) {
@@ -213,10 +222,13 @@ export class Task<T = unknown> extends Future<T> {
       this._mustCancel = false;
     }
     this._futWaiter = null;
-    taskContext.run(this, () => {
-      if (!this.started) this.start(error, hasError);
-      else this.resumeGenerators(value, error, hasError);
-    });
+    taskContext.run(this, runStep, this as Task<unknown>, value, error, hasError);
+  }
+
+  /** @internal The body of a step, run inside the task's async context. */
+  _runStep(value: unknown, error: unknown, hasError: boolean): void {
+    if (!this.started) this.start(error, hasError);
+    else this.resumeGenerators(value, error, hasError);
   }
 
   private start(error: unknown, hasError: boolean): void {
@@ -296,7 +308,7 @@ export class Task<T = unknown> extends Future<T> {
     // reaches the innermost await, and its promise then settles the wrapper.
     const innerWaiter = this._futWaiter;
     if (yielded === undefined || yielded === null) {
-      this._loop.callSoon(this.stepBound);
+      this._loop.callSoon(stepTask, this as Task<unknown>);
       return;
     }
     let future: Future<unknown>;
@@ -398,6 +410,15 @@ export class Task<T = unknown> extends Future<T> {
 }
 
 function ignore(): void {}
+
+/** Module-level, so scheduling a step allocates no closure. */
+function stepTask(task: Task<unknown>): void {
+  task._stepSoon();
+}
+
+function runStep(task: Task<unknown>, value: unknown, error: unknown, hasError: boolean): void {
+  task._runStep(value, error, hasError);
+}
 
 /** A generator that waits for a promise: how a Task runs a promise it was given. */
 function* awaitPromise<T>(promise: PromiseLike<T>): Generator<unknown, T, unknown> {
