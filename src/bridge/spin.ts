@@ -9,7 +9,10 @@
  * - per operation name, the budget follows recent reply latencies: about
  *   twice the usual latency, never above the cap; an operation whose replies
  *   usually take longer than twice the cap (timers, network waits) spins on
- *   one call in 16 only, to notice when it gets faster again;
+ *   one call in 16 only, to notice when it gets faster again; each such
+ *   probe that catches no reply halves how often it probes (down to one call
+ *   in 512: a probe burns a whole budget), and one that catches a reply
+ *   makes it probe as often as at first;
  * - the cap itself is configurable (`configure({ spinLimit })`, microseconds);
  * - at most `maxSpinners` threads of the process spin at once (cores - 1 by
  *   default), the others park at once.
@@ -21,12 +24,18 @@ const SMOOTHING = 0.2;
 
 /** An operation that usually does not spin still spins on one call in this many, to notice it got faster. */
 const PROBE_EVERY = 16;
+/** Probes that keep missing back off to one call in this many. */
+const PROBE_EVERY_MAX = 512;
 
 class LatencyAverage {
   /** Microseconds; 0 until the first sample. */
   value = 0;
   /** Calls since the last spin, while the average says not to spin. */
   skipped = 0;
+  /** Spin on one call in this many while the average says not to. */
+  probeEvery = PROBE_EVERY;
+  /** The call in flight is a probe. */
+  probing = false;
 
   add(micros: number): void {
     this.value = this.value === 0 ? micros : this.value + (micros - this.value) * SMOOTHING;
@@ -47,8 +56,9 @@ export class SpinPolicy {
     if (stats.value <= 2 * limit) return Math.min(limit, 2 * stats.value + 5);
     // Usually too slow to catch by spinning; probe now and then, since a
     // parked call's latency includes the wake-up and alone would never tell.
-    if (++stats.skipped < PROBE_EVERY) return 0;
+    if (++stats.skipped < stats.probeEvery) return 0;
     stats.skipped = 0;
+    stats.probing = true;
     return limit;
   }
 
@@ -56,6 +66,11 @@ export class SpinPolicy {
   record(op: string, micros: number): void {
     let average = this.latencies.get(op);
     if (average === undefined) this.latencies.set(op, (average = new LatencyAverage()));
+    if (average.probing) {
+      average.probing = false;
+      const caught = micros <= Atomics.load(this.shared, SHARED_SPIN_LIMIT);
+      average.probeEvery = caught ? PROBE_EVERY : Math.min(PROBE_EVERY_MAX, average.probeEvery * 2);
+    }
     average.add(micros);
   }
 

@@ -138,15 +138,29 @@ class Inbound {
       if (at >= until) break;
     }
     this.sent = until;
-    // One exact Buffer: structured clone copies a view's whole ArrayBuffer otherwise.
-    const data = this.stream ? Buffer.concat(parts as Buffer[]) : (parts as Datagram[]);
-    return [position, data];
+    return [position, this.stream ? exactBuffer(parts as Buffer[], until - position) : (parts as Datagram[])];
   }
 
   clear(): void {
     this.items = [];
     this.start = this.sent = this.end;
   }
+}
+
+/**
+ * `parts` (`size` bytes in all) as one Buffer that owns its whole
+ * ArrayBuffer: structured clone copies a view's entire ArrayBuffer, and a
+ * small Buffer from `Buffer.concat` is a view of Node's shared 8 KiB pool.
+ * A part that already owns its memory (a chunk as a TCP read made it) goes
+ * as it is, uncopied.
+ */
+function exactBuffer(parts: Buffer[], size: number): Buffer {
+  const first = parts[0];
+  if (parts.length === 1 && first.byteOffset === 0 && first.byteLength === first.buffer.byteLength) return first;
+  const data = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const part of parts) at += part.copy(data, at);
+  return data;
 }
 
 /** How many units may be kept beyond the acknowledged position. */
