@@ -3,7 +3,16 @@
  */
 import { readdirSync } from 'node:fs';
 import sinon from 'sinon';
-import { EventLoop, newEventLoop, setEventLoop, type Awaitable, type CoroutineFunction } from '../src/loop/index.js';
+import type { AddressInfo } from 'node:net';
+import {
+  EventLoop,
+  newEventLoop,
+  setEventLoop,
+  sleep,
+  type Awaitable,
+  type CoroutineFunction,
+  type Server,
+} from '../src/loop/index.js';
 
 /**
  * Runs `main` as a task on a new loop, closes the loop, returns the result.
@@ -90,4 +99,18 @@ export async function rejection(awaitable: PromiseLike<unknown>): Promise<unknow
     return err;
   }
   throw new Error('expected a rejection');
+}
+
+/** Polls `condition` every millisecond inside a running loop; fails after `seconds`. */
+export async function until(condition: () => boolean, seconds = 3): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${seconds} s`);
+    await sleep(0.001);
+  }
+}
+
+/** The TCP port a greenloop Server listens on. */
+export function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
 }

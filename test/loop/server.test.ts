@@ -1,7 +1,7 @@
 /**
  * Server: listening, serving, closing (in the spirit of CPython's test_server).
  */
-import { connect as netConnect, type AddressInfo, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { expect } from 'chai';
 import {
   CancelledError,
@@ -14,10 +14,9 @@ import {
   type EventLoop,
   type ExceptionContext,
   type Future,
-  type Server,
   type Transport,
 } from '../../src/loop/index.js';
-import { checkFdLeaks, runInLoop } from '../helpers.js';
+import { checkFdLeaks, runInLoop, until, rejection, portOf } from '../helpers.js';
 
 /** Echoes what it receives; remembers its transport and when it is lost. */
 class Echo extends Protocol {
@@ -40,27 +39,6 @@ class Echo extends Protocol {
   override connectionLost(): void {
     this.lost.setResult(undefined);
   }
-}
-
-async function until(condition: () => boolean, seconds = 3): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${seconds} s`);
-    await sleep(0.001);
-  }
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
 }
 
 /** A plain Node client that collects what it receives. */

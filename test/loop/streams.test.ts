@@ -3,7 +3,6 @@
  * does), and openConnection / startServer over real sockets.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -27,28 +26,7 @@ import {
   type StreamWriter,
   type Transport,
 } from '../../src/loop/index.js';
-import { checkFdLeaks, runInLoop } from '../helpers.js';
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function until(condition: () => boolean, seconds = 3): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${seconds} s`);
-    await sleep(0.001);
-  }
-}
-
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
-}
+import { checkFdLeaks, runInLoop, until, rejection, portOf } from '../helpers.js';
 
 /** A reader fed `chunks` and then EOF. */
 function fedReader(chunks: (string | Buffer)[], options: { limit?: number; eof?: boolean } = {}): StreamReader {

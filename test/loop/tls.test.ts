@@ -29,25 +29,12 @@ import {
   type Server,
   type Transport,
 } from '../../src/loop/index.js';
-import { checkFdLeaks, runInLoop } from '../helpers.js';
+import { checkFdLeaks, runInLoop, rejection, portOf } from '../helpers.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
 const key = readFileSync(join(fixtures, 'key.pem'));
 const cert = readFileSync(join(fixtures, 'cert.pem'));
 const trusting = { ca: cert };
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
-}
 
 /** Upper-cases each line back over TLS. */
 async function tlsUpperServer(ssl: SecureContext | { key: Buffer; cert: Buffer } = { key, cert }): Promise<Server> {

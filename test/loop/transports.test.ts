@@ -27,7 +27,7 @@ import {
   type Server,
   type Transport,
 } from '../../src/loop/index.js';
-import { checkFdLeaks, runInLoop } from '../helpers.js';
+import { checkFdLeaks, runInLoop, until, rejection, portOf } from '../helpers.js';
 
 /** Records every callback, in order, and what it was given. */
 class Recorder extends Protocol {
@@ -74,28 +74,6 @@ class Recorder extends Protocol {
   get receivedBytes(): number {
     return this.chunks.reduce((total, chunk) => total + chunk.length, 0);
   }
-}
-
-/** Polls `condition` every millisecond; fails after `seconds`. */
-async function until(condition: () => boolean, seconds = 3): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${seconds} s`);
-    await sleep(0.001);
-  }
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (err) {
-    return err;
-  }
-  throw new Error('expected a rejection');
-}
-
-function portOf(server: Server): number {
-  return (server.address() as AddressInfo).port;
 }
 
 /** A server whose protocols are kept, in accept order. */
