@@ -2,10 +2,11 @@
  * The green side of a worker's channel: how a green thread calls the hub
  * and blocks for the reply.
  *
- * A call posts an operation, then takes messages off the port with
- * `receiveMessageOnPort` until its reply comes. Between looks it spins
- * briefly (spin.ts), then parks in `Atomics.wait` on the reply counter the
- * hub bumps after posting each reply. Messages that are not the reply are
+ * A call sends an operation up the channel's pipe (pipe.ts) and rings the
+ * hub's doorbell (doorbell.ts), then takes messages from the pipe coming
+ * down until its reply comes. Between looks it spins briefly (spin.ts),
+ * then parks in `Atomics.wait` on the reply counter the hub bumps after
+ * sending each reply. Messages that are not the reply are
  * data pushed by the hub ahead of a request: they go to the handler
  * registered for their kind (`onPush`), in order, before the reply is
  * returned.
@@ -15,10 +16,12 @@
  * error's own class; a hub that closes wakes every parked call with
  * HubClosedError; nothing here blocks without a way out.
  */
-import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { RuntimeError } from '../loop/errors.js';
 import { decodeError, decodeValue, encodeArgs, encodeError, encodeValue, type EncodedError } from './codec.js';
+import { ringDoorbell } from './doorbell.js';
 import { HubClosedError } from './errors.js';
+import { channelEnds, type PipeReceiver, type PipeSender } from './pipe.js';
 import {
   CTL_HUB,
   CTL_PARKED,
@@ -26,9 +29,8 @@ import {
   HUB_CLOSED,
   type DoneMessage,
   type HubToWorker,
-  type OpMessage,
-  type ReleaseMessage,
   type ReplyMessage,
+  type WorkerToHub,
 } from './protocol.js';
 import { SpinPolicy } from './spin.js';
 
@@ -52,13 +54,21 @@ export class Channel {
   private calling = false;
   private readonly pushHandlers = new Map<string, PushHandler>();
   private readonly spinPolicy: SpinPolicy;
+  private readonly sender: PipeSender;
+  private readonly receiver: PipeReceiver;
 
+  /**
+   * `port` and `rings` carry the messages (pipe.ts), `ctl` is this
+   * thread's control buffer, `shared` its pool's spin settings and doorbell.
+   */
   constructor(
-    private readonly port: MessagePort,
+    port: MessagePort,
+    rings: SharedArrayBuffer,
     private readonly ctl: Int32Array,
-    shared: Int32Array,
+    private readonly shared: Int32Array,
   ) {
     this.spinPolicy = new SpinPolicy(shared);
+    ({ sender: this.sender, receiver: this.receiver } = channelEnds(rings, port, 'green'));
   }
 
   /** Runs operation `op` on the hub and blocks until it replies; returns its result or throws its error. */
@@ -99,17 +109,19 @@ export class Channel {
   done(id: number, ok: boolean, value: unknown): void {
     try {
       const message: DoneMessage = { d: id, ok, v: ok ? encodeValue(value) : encodeError(value) };
-      this.port.postMessage(message);
+      this.sender.send(message);
     } catch (error) {
       // A result that cannot be cloned: report that instead.
       const failure = new TypeError(`the green function's result cannot cross threads: ${describe(error)}`);
-      this.port.postMessage({ d: id, ok: false, v: encodeError(failure) } satisfies DoneMessage);
+      this.sender.send({ d: id, ok: false, v: encodeError(failure) } satisfies DoneMessage);
     }
+    ringDoorbell(this.shared);
   }
 
   /** Tells the hub this worker dropped its handles `ids` of kind `tag`. */
   release(tag: string, ids: readonly (readonly [number, number])[]): void {
-    this.port.postMessage({ x: tag, ids } satisfies ReleaseMessage);
+    this.sender.send({ x: tag, ids });
+    ringDoorbell(this.shared);
   }
 
   /** Routes data pushed with kind `kind` to `handler` (null removes it). */
@@ -138,7 +150,7 @@ export class Channel {
     for (;;) {
       if (!spun) {
         spun = true;
-        this.spinPolicy.spin(ctl, observed, started + budget / 1000);
+        this.spinPolicy.spin(() => Atomics.load(ctl, CTL_REPLY) !== observed, started + budget / 1000, ctl);
       } else if (Atomics.load(ctl, CTL_REPLY) === observed) {
         // PARKED before the wait: a hub that bumps REPLY after reading PARKED
         // as 0 changed it before this wait compares it, so the wait returns at once.
@@ -162,9 +174,8 @@ export class Channel {
   /** Takes messages until the reply to `seq`; pushes go to their handlers. */
   private takeReply(seq: number): ReplyMessage | null {
     for (;;) {
-      const received = receiveMessageOnPort(this.port);
-      if (received === undefined) return null;
-      const message = received.message as HubToWorker;
+      const message = this.receiver.receive() as HubToWorker | undefined;
+      if (message === undefined) return null;
       if ('p' in message) {
         this.pushHandlers.get(message.p)?.(decodeValue(message.v));
       } else if (message.r === seq) {
@@ -178,12 +189,13 @@ export class Channel {
     if (Atomics.load(this.ctl, CTL_HUB) === HUB_CLOSED) throw new HubClosedError();
   }
 
-  private post(message: OpMessage, op: string): void {
+  private post(message: WorkerToHub, op: string): void {
     try {
-      this.port.postMessage(message);
+      this.sender.send(message);
     } catch (error) {
       throw new TypeError(`the arguments of ${op}() cannot cross threads: ${describe(error)}`, { cause: error });
     }
+    ringDoorbell(this.shared);
   }
 }
 

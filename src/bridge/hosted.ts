@@ -24,6 +24,7 @@ import { availableParallelism } from 'node:os';
 import { _getRunningLoop } from '../loop/running.js';
 import { Channel, type CallOptions } from './channel.js';
 import { bridgeEnabled, onConfigure, settings, type BridgeSettings } from './config.js';
+import { createChannelMemory } from './pipe.js';
 import {
   CTL_HUB,
   CTL_SLOTS,
@@ -45,11 +46,12 @@ class HostedChannel extends Channel {
 
   constructor(
     private readonly hubPort: MessagePort,
+    private readonly rings: SharedArrayBuffer,
     private readonly hubCtl: Int32Array,
     private readonly spin: Int32Array,
     ownPort: MessagePort,
   ) {
-    super(ownPort, hubCtl, spin);
+    super(ownPort, rings, hubCtl, spin);
   }
 
   override call(op: string, args: readonly unknown[], options?: CallOptions): unknown {
@@ -79,7 +81,9 @@ class HostedChannel extends Channel {
       runtimeUrl: workerHubRuntimeUrl,
       tsxApiUrl: tsxApiUrl(),
       port: this.hubPort,
+      rings: this.rings,
       ctl: this.hubCtl.buffer as SharedArrayBuffer,
+      shared: this.spin.buffer as SharedArrayBuffer,
       settings: { ...settings, bridge: true },
       mainId: HOSTED_MAIN_ID,
     };
@@ -112,7 +116,7 @@ function createHostedState(): WorkerState & { channel: HostedChannel } {
   Atomics.store(spin, SHARED_SPIN_LIMIT, settings.spinLimit);
   Atomics.store(spin, SHARED_MAX_SPINNERS, Math.max(1, availableParallelism() - 1));
   onConfigure((changed: BridgeSettings) => Atomics.store(spin, SHARED_SPIN_LIMIT, changed.spinLimit));
-  const channel = new HostedChannel(port1, ctl, spin, port2);
+  const channel = new HostedChannel(port1, createChannelMemory(), ctl, spin, port2);
   return { channel, job: { id: HOSTED_MAIN_ID, kind: 'green' }, importing: false };
 }
 

@@ -47,7 +47,8 @@ try {
   parentPort?.unref();
   const loop = new EventLoop();
   setEventLoop(loop);
-  const main = Hub.for(loop).attachThread(new WorkerSlot({ port: boot.port, ctl: mainCtl }), 'main');
+  const slot = new WorkerSlot({ port: boot.port, rings: boot.rings, ctl: mainCtl, shared: new Int32Array(boot.shared) });
+  const main = Hub.for(loop).attachThread(slot, 'main');
   if (main.id !== boot.mainId) throw new Error(`the main thread got id ${main.id}, expected ${boot.mainId}`);
   void loop.runForever();
 } catch (error) {

@@ -72,7 +72,7 @@ import { RuntimeError, TimeoutError } from '../loop/errors.js';
 import { Future } from '../loop/futures.js';
 import { decodeArgs, encodeArgs } from './codec.js';
 import { HubClosedError, type WorkerCrashedError } from './errors.js';
-import type { SlotOwner, WorkerSlot } from './pool.js';
+import { awaitMailBriefly, type SlotOwner, type WorkerSlot } from './pool.js';
 import type { DoneMessage, OpMessage, ReleaseMessage, WorkerToHub } from './protocol.js';
 import { functionRef, type AnyFunction, type FunctionRef } from './reference.js';
 import { HubThread, type GreenCaller } from './thread.js';
@@ -117,6 +117,7 @@ export class Hub implements SlotOwner {
 
   private constructor(readonly loop: EventLoop) {
     loop._onClose(() => this.close());
+    loop._onIdle(awaitMailBriefly);
   }
 
   /** The hub serving green threads on `loop` (created on first use). */

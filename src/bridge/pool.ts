@@ -14,10 +14,12 @@
  */
 import { availableParallelism } from 'node:os';
 import { clearTimeout, setTimeout } from 'node:timers';
-import { MessageChannel, Worker, type MessagePort, type Transferable } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { encodeError, encodeValue, lendValue } from './codec.js';
 import { onConfigure, settings } from './config.js';
+import { Doorbell, type Mailbox } from './doorbell.js';
 import { WorkerCrashedError } from './errors.js';
+import { channelEnds, createChannelMemory, type PipeReceiver, type PipeSender } from './pipe.js';
 import {
   CTL_HUB,
   CTL_KILL,
@@ -31,13 +33,13 @@ import {
   SHARED_SPINNERS,
   SHARED_SPIN_LIMIT,
   type JobMessage,
-  type PushMessage,
   type ReleaseMessage,
   type ReplyMessage,
   type WorkerBoot,
   type WorkerToHub,
 } from './protocol.js';
-import { releaseSpinner } from './spin.js';
+import { aliveHolders } from './keep-alive.js';
+import { releaseSpinner, SpinPolicy } from './spin.js';
 import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerRuntimeUrl } from './worker-boot.js';
 
 /** Who uses a busy worker: a hub (green threads) or an executor (plain calls). */
@@ -61,6 +63,8 @@ export function onWorkerHandles(onRelease: ReleaseListener, onGone: (slot: Worke
 }
 
 const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+/** Rung by every pooled worker of this thread. */
+const doorbell = new Doorbell(shared);
 let slotCounter = 0;
 
 function applySpinSettings(): void {
@@ -70,7 +74,7 @@ function applySpinSettings(): void {
 applySpinSettings();
 
 /** The hub's side of one worker thread. */
-export class WorkerSlot {
+export class WorkerSlot implements Mailbox {
   readonly id = ++slotCounter;
   readonly ctl: Int32Array;
   /** The current user, null while idle. */
@@ -83,38 +87,47 @@ export class WorkerSlot {
   /** @internal Handles lent to this worker: tag -> id -> count. */
   readonly handles = new Map<string, Map<number, number>>();
   private readonly port: MessagePort;
+  private readonly sender: PipeSender;
+  private readonly receiver: PipeReceiver;
+  private readonly doorbell: Doorbell;
   /** The worker; null for an attached thread (the hosted main thread), which the pool never owns. */
   readonly worker: Worker | null;
 
   /**
    * A new pooled worker, or, given `attached`, the hub's side of a thread
-   * that is not the pool's (the hosted main thread): its channel port and
-   * `ctl` buffer. An attached slot is never pooled nor terminated.
+   * that is not the pool's (the hosted main thread): its channel (port and
+   * rings), `ctl` buffer, and the buffer with its doorbell. An attached
+   * slot is never pooled nor terminated.
    */
-  constructor(attached?: { port: MessagePort; ctl: Int32Array }) {
+  constructor(attached?: { port: MessagePort; rings: SharedArrayBuffer; ctl: Int32Array; shared: Int32Array }) {
+    let rings: SharedArrayBuffer;
     if (attached !== undefined) {
       this.ctl = attached.ctl;
       this.worker = null;
       this.port = attached.port;
-      this.port.on('message', (message: WorkerToHub) => this.onMessage(message));
-      this.port.unref();
-      return;
+      rings = attached.rings;
+      this.doorbell = new Doorbell(attached.shared);
+    } else {
+      this.ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
+      rings = createChannelMemory();
+      const { port1, port2 } = new MessageChannel();
+      const boot: WorkerBoot = {
+        greenloopWorker: true,
+        runtimeUrl: workerRuntimeUrl,
+        tsxApiUrl: tsxApiUrl(),
+        port: port1,
+        rings,
+        ctl: this.ctl.buffer as SharedArrayBuffer,
+        shared: shared.buffer as SharedArrayBuffer,
+      };
+      this.worker = startWorker(boot, port1);
+      this.worker.unref();
+      this.port = port2;
+      this.doorbell = doorbell;
     }
-    this.ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
-    const { port1, port2 } = new MessageChannel();
-    const boot: WorkerBoot = {
-      greenloopWorker: true,
-      runtimeUrl: workerRuntimeUrl,
-      tsxApiUrl: tsxApiUrl(),
-      port: port1,
-      ctl: this.ctl.buffer as SharedArrayBuffer,
-      shared: shared.buffer as SharedArrayBuffer,
-    };
-    this.worker = startWorker(boot, port1);
-    this.worker.unref();
-    this.port = port2;
-    this.port.on('message', (message: WorkerToHub) => this.onMessage(message));
     this.port.unref();
+    ({ sender: this.sender, receiver: this.receiver } = channelEnds(rings, this.port, 'hub'));
+    this.doorbell.add(this);
   }
 
   /** Sends a job to the idle worker. */
@@ -132,18 +145,26 @@ export class WorkerSlot {
       } else {
         encoded = encodeError(value);
       }
-      this.port.postMessage({ r: seq, ok, v: encoded } satisfies ReplyMessage);
+      this.sender.send({ r: seq, ok, v: encoded } satisfies ReplyMessage);
     } catch (error) {
       const failure = new TypeError(`the result cannot cross threads: ${(error as Error).message}`);
-      this.port.postMessage({ r: seq, ok: false, v: encodeError(failure) } satisfies ReplyMessage);
+      this.sender.send({ r: seq, ok: false, v: encodeError(failure) } satisfies ReplyMessage);
     }
     this.wake();
   }
 
   /** Pushes data for the green side's handler of `kind`, ahead of any request. */
-  push(kind: string, payload: unknown, transfer?: readonly Transferable[]): void {
-    const message: PushMessage = { p: kind, v: encodeValue(payload) };
-    this.port.postMessage(message, transfer);
+  push(kind: string, payload: unknown): void {
+    this.sender.send({ p: kind, v: encodeValue(payload) });
+  }
+
+  /** Takes and handles every message the worker sent (its doorbell rang). */
+  poll(): void {
+    for (;;) {
+      const message = this.receiver.receive() as WorkerToHub | undefined;
+      if (message === undefined) return;
+      this.onMessage(message);
+    }
   }
 
   /** Tells the worker whether the hub of its current job is open; wakes it so a parked call sees it. */
@@ -178,7 +199,10 @@ export class WorkerSlot {
   /** @internal The worker is gone. */
   _lost(error: WorkerCrashedError): void {
     if (!this.alive) return;
+    // What the worker sent before it died still counts (its job's outcome).
+    this.poll();
     this.alive = false;
+    this.doorbell.delete(this);
     releaseSpinner(this.ctl, shared);
     this.port.close();
     const owner = this.owner;
@@ -330,6 +354,35 @@ export interface PoolStats {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+// ---- the hub waiting briefly for mail ------------------------------------------
+
+/** The hub's own spin budget, learned as a worker's is (spin.ts). */
+const hubSpin = new SpinPolicy(shared);
+const IDLE_WAIT = 'hub idle';
+
+/**
+ * Run by a hub's loop when it has nothing to do (`loop._onIdle`). While a
+ * green thread computes, its next message is usually microseconds away:
+ * spinning on the doorbells catches it without the hub's thread going to
+ * sleep and being woken, which costs tens of microseconds. Bounded like a
+ * worker's spin: the budget follows how soon messages came, spinning is
+ * only probed now and then while they usually come later, and it counts
+ * among the process's spinning threads.
+ */
+export function awaitMailBriefly(): void {
+  if (aliveHolders() === 0) return;
+  const budget = hubSpin.budget(IDLE_WAIT);
+  if (budget === 0) return;
+  const doorbells = [...Doorbell.active()];
+  const seen = doorbells.map((doorbell) => doorbell.rings());
+  const rang = (): boolean => doorbells.some((doorbell, i) => doorbell.rings() !== seen[i]);
+  const started = performance.now();
+  const caught = hubSpin.spin(rang, started + budget / 1000, null);
+  // A miss says "later than the budget": recorded as late enough to stop spinning if it goes on.
+  hubSpin.record(IDLE_WAIT, caught ? (performance.now() - started) * 1000 : 3 * Atomics.load(shared, SHARED_SPIN_LIMIT));
+  if (caught) for (const doorbell of doorbells) doorbell.pollAll();
 }
 
 /** @internal The process's pool. */

@@ -4,15 +4,18 @@
  *
  * Each worker has:
  * - a control port (the worker's parentPort): jobs to run, from the hub;
- * - a channel (a MessagePort pair): operations and job outcomes from the
- *   worker, replies and pushed data from the hub. The worker side never
- *   listens for messages: it reads them synchronously with
- *   `receiveMessageOnPort`, so it can block for a reply;
- * - a small SharedArrayBuffer (`ctl`): the hub bumps REPLY after posting a
+ * - a channel: operations and job outcomes from the worker, replies and
+ *   pushed data from the hub. Its messages travel through two rings in
+ *   shared memory (`rings`, pipe.ts), with a MessagePort pair for those
+ *   the rings do not take; neither side listens for messages: both take
+ *   them synchronously, the worker so it can block for a reply, the hub
+ *   when the doorbell rings (doorbell.ts);
+ * - a small SharedArrayBuffer (`ctl`): the hub bumps REPLY after sending a
  *   reply, which is what a blocked worker spins on or waits on with
  *   `Atomics.wait` (PARKED says it waits, so the hub notifies only then);
  *   HUB and KILL flag the hub's state to the worker.
- * All workers of the process also share one counter of spinning threads.
+ * All workers of a pool also share one buffer (`shared`): the counter of
+ * spinning threads, the spin settings, and the hub's doorbell.
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { EncodedError } from './codec.js';
@@ -42,7 +45,11 @@ export const SHARED_SPINNERS = 0;
 export const SHARED_SPIN_LIMIT = 1;
 /** How many threads may spin at once. */
 export const SHARED_MAX_SPINNERS = 2;
-export const SHARED_SLOTS = 4;
+/** Bumped by a worker after it sent the hub a message (doorbell.ts). */
+export const SHARED_BELL = 3;
+/** 1 while the hub waits for the doorbell: only then does a worker notify it. */
+export const SHARED_HUB_WAITING = 4;
+export const SHARED_SLOTS = 8;
 
 // ---- hub -> worker: jobs (control port) ---------------------------------------
 
@@ -123,6 +130,8 @@ export interface WorkerBoot {
   /** tsx's ESM API to register before importing anything, or null. */
   readonly tsxApiUrl: string | null;
   readonly port: MessagePort;
+  /** The channel's rings (pipe.ts). */
+  readonly rings: SharedArrayBuffer;
   readonly ctl: SharedArrayBuffer;
   readonly shared: SharedArrayBuffer;
 }
@@ -135,8 +144,12 @@ export interface HostedHubBoot {
   readonly tsxApiUrl: string | null;
   /** The hub's end of the main thread's channel. */
   readonly port: MessagePort;
+  /** The main thread's channel rings (pipe.ts). */
+  readonly rings: SharedArrayBuffer;
   /** The main thread's `ctl` buffer. */
   readonly ctl: SharedArrayBuffer;
+  /** The main thread's spin settings and doorbell. */
+  readonly shared: SharedArrayBuffer;
   /** The main thread's bridge settings. */
   readonly settings: BridgeSettings;
   /** The id the main thread has among the hub's green threads. */

@@ -17,7 +17,7 @@
  * - at most `maxSpinners` threads of the process spin at once (cores - 1 by
  *   default), the others park at once.
  */
-import { CTL_REPLY, CTL_SPINNING, SHARED_MAX_SPINNERS, SHARED_SPINNERS, SHARED_SPIN_LIMIT } from './protocol.js';
+import { CTL_SPINNING, SHARED_MAX_SPINNERS, SHARED_SPINNERS, SHARED_SPIN_LIMIT } from './protocol.js';
 
 /** Weight of the newest sample in the moving average of latencies. */
 const SMOOTHING = 0.2;
@@ -75,28 +75,29 @@ export class SpinPolicy {
   }
 
   /**
-   * Spins until the worker's reply counter (`ctl[CTL_REPLY]`) differs from
-   * `observed` or the clock (`performance.now()`) passes `deadline`. True if
-   * it changed. Gives up at once when enough threads already spin. While
-   * counted among the spinners, `ctl[CTL_SPINNING]` is 1, so the pool can
-   * give the place back if the worker dies spinning (`releaseSpinner`).
+   * Spins until `arrived()` is true or the clock (`performance.now()`)
+   * passes `deadline`; returns `arrived()`'s last answer. Gives up at once
+   * when enough threads already spin. While counted among the spinners,
+   * a worker's `ctl[CTL_SPINNING]` is 1, so the pool can give the place
+   * back if the worker dies spinning (`releaseSpinner`); the hub passes null.
    */
-  spin(ctl: Int32Array, observed: number, deadline: number): boolean {
+  spin(arrived: () => boolean, deadline: number, ctl: Int32Array | null): boolean {
     const shared = this.shared;
     if (Atomics.add(shared, SHARED_SPINNERS, 1) >= Atomics.load(shared, SHARED_MAX_SPINNERS)) {
       Atomics.sub(shared, SHARED_SPINNERS, 1);
-      return false;
+      return arrived();
     }
-    Atomics.store(ctl, CTL_SPINNING, 1);
+    if (ctl !== null) Atomics.store(ctl, CTL_SPINNING, 1);
     try {
       let rounds = 0;
-      while (Atomics.load(ctl, CTL_REPLY) === observed) {
+      while (!arrived()) {
         // Reading the clock costs more than a load: check it every 32 rounds.
         if ((++rounds & 31) === 0 && performance.now() > deadline) return false;
       }
       return true;
     } finally {
-      releaseSpinner(ctl, shared);
+      if (ctl !== null) releaseSpinner(ctl, shared);
+      else Atomics.sub(shared, SHARED_SPINNERS, 1);
     }
   }
 }

@@ -19,7 +19,6 @@
  * for its next call, and its outcome.
  */
 import { setTimeout } from 'node:timers';
-import type { Transferable } from 'node:worker_threads';
 import type { Future } from '../loop/futures.js';
 import type { Handle, TimerHandle } from '../loop/handles.js';
 import { logger } from '../loop/log.js';
@@ -48,7 +47,7 @@ export interface GreenCaller {
    * `onPush(kind, handler)` receives it at its next call or `drainPushes()`).
    * False when the thread no longer runs, so the data was dropped.
    */
-  push(kind: string, payload: unknown, transfer?: readonly Transferable[]): boolean;
+  push(kind: string, payload: unknown): boolean;
 }
 
 /** The operation a thread is parked in, until its reply. */
@@ -208,9 +207,9 @@ export class HubThread implements GreenCaller {
 
   // ---- operations ----------------------------------------------------------------
 
-  push(kind: string, payload: unknown, transfer?: readonly Transferable[]): boolean {
+  push(kind: string, payload: unknown): boolean {
     if (this.slot === null) return false;
-    this.slot.push(kind, payload, transfer);
+    this.slot.push(kind, payload);
     return true;
   }
 

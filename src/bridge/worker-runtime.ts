@@ -16,7 +16,7 @@ import { installWorkerState, type WorkerState } from './worker-state.js';
 
 const boot = workerData as WorkerBoot;
 const ctl = new Int32Array(boot.ctl);
-const channel = new Channel(boot.port, ctl, new Int32Array(boot.shared));
+const channel = new Channel(boot.port, boot.rings, ctl, new Int32Array(boot.shared));
 const state: WorkerState = { channel, job: null, importing: false };
 installWorkerState(state);
 

@@ -83,6 +83,9 @@ export class EventLoop {
   private keepAlive: NodeJS.Timeout | null = null;
   private resolveRun: (() => void) | null = null;
   private readonly closeHooks = new Set<() => void>();
+  private readonly idleHooks = new Set<() => void>();
+  /** The idle hooks ran since the last iteration that ran callbacks. */
+  private idleWaited = false;
   /** @internal The executor `runInExecutor(null, ...)` uses, created on first use. */
   _defaultExecutor: Executor | null = null;
 
@@ -233,6 +236,17 @@ export class EventLoop {
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
     if (executor !== null) void executor.shutdown(false);
+  }
+
+  /**
+   * @internal Registers `hook` to run when an iteration leaves nothing
+   * ready, once per idle spell, after Node's I/O had its turn. A hook may
+   * wait briefly for work that is about to come (the green hub spins for
+   * the next message of a computing green thread) and schedule it.
+   */
+  _onIdle(hook: () => void): () => void {
+    this.idleHooks.add(hook);
+    return () => this.idleHooks.delete(hook);
   }
 
   /** @internal Registers cleanup to run when the loop closes (I/O, green hub). */
@@ -475,6 +489,12 @@ export class EventLoop {
       return;
     }
     if (this.immediate !== null) return;
+    if (this.idleHooks.size > 0 && !this.idleWaited) {
+      this.idleWaited = true;
+      this.clearNodeTimer();
+      this.immediate = globalThis.setImmediate(this.onIdleImmediate);
+      return;
+    }
     const next = this.timers.peek();
     if (next === undefined) {
       this.clearNodeTimer();
@@ -492,6 +512,30 @@ export class EventLoop {
     this.immediate = null;
     runOutsideTasks(this._runOnceBound);
   };
+
+  /** Going idle: the idle hooks run; what they schedule runs at once. */
+  private readonly onIdleImmediate = (): void => {
+    this.immediate = null;
+    if (!this.running) return;
+    // Callbacks the hooks schedule wait for the iteration below instead of arming.
+    this.iterating = true;
+    try {
+      // Work that came meanwhile (I/O callbacks) goes first: no waiting then.
+      if (this.ready.length === 0) for (const hook of this.idleHooks) this.runIdleHook(hook);
+    } finally {
+      this.iterating = false;
+    }
+    if (this.ready.length > 0) runOutsideTasks(this._runOnceBound);
+    else this.arm();
+  };
+
+  private runIdleHook(hook: () => void): void {
+    try {
+      hook();
+    } catch (exception) {
+      this.callExceptionHandler({ message: 'Exception in an idle hook of the event loop', exception });
+    }
+  }
 
   private readonly onNodeTimer = (): void => {
     this.nodeTimer = null;
@@ -518,6 +562,7 @@ export class EventLoop {
     try {
       this.purgeCancelledTimers();
       this.collectDueTimers();
+      if (this.ready.length > 0) this.idleWaited = false;
       this.runReadySnapshot();
     } finally {
       this.iterating = false;
