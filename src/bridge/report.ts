@@ -96,7 +96,7 @@ export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'c
 export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 
 /** Directories a scan does not enter (nor any whose name starts with a dot). */
-export const SKIPPED_DIRECTORIES: readonly string[] = ['node_modules', 'dist'];
+export const SKIPPED_DIRECTORIES: readonly string[] = ['node_modules', 'dist', 'build'];
 
 /** The `name` of a use of the whole module. */
 const WHOLE_MODULE = '*';

@@ -346,6 +346,72 @@ describe('EventLoop', () => {
     });
   });
 
+  describe('idle hooks (what lets the green hub wait briefly for its threads)', () => {
+    it('run once per idle spell, after the work, and again once new work ran', async () => {
+      const seen: string[] = [];
+      loop._onIdle(() => seen.push('idle'));
+      await loop.runUntilComplete(async () => {
+        loop.callSoon(() => seen.push('a'));
+        loop.callSoon(() => loop.callSoon(() => seen.push('b')));
+        await sleep(0.02);
+        expect(seen).to.deep.equal(['a', 'b', 'idle']);
+        loop.callSoon(() => seen.push('c'));
+        await sleep(0.02);
+      });
+      expect(seen.slice(0, 5)).to.deep.equal(['a', 'b', 'idle', 'c', 'idle']);
+    });
+
+    it('never run while callbacks are ready', async () => {
+      let hookCalls = 0;
+      let busy = true;
+      loop._onIdle(() => {
+        hookCalls++;
+        expect(busy, 'an idle hook ran while the loop was busy').to.equal(false);
+      });
+      await loop.runUntilComplete(async () => {
+        let rounds = 0;
+        const again = (): void => {
+          if (++rounds < 200) loop.callSoon(again);
+          else busy = false;
+        };
+        loop.callSoon(again);
+        await sleep(0.05);
+      });
+      expect(hookCalls).to.be.greaterThan(0);
+    });
+
+    it('run at once what they schedule, before the loop sleeps', async () => {
+      const order: string[] = [];
+      let scheduled = false;
+      loop._onIdle(() => {
+        if (scheduled) return;
+        scheduled = true;
+        loop.callSoon(() => order.push('from hook'));
+      });
+      await loop.runUntilComplete(async () => {
+        loop.callLater(0.03, () => order.push('timer'));
+        await sleep(0.05);
+      });
+      expect(order).to.deep.equal(['from hook', 'timer']);
+    });
+
+    it('report a failing hook to the exception handler; the loop goes on', async () => {
+      const contexts: ExceptionContext[] = [];
+      loop.setExceptionHandler((_, context) => contexts.push(context));
+      const remove = loop._onIdle(() => {
+        throw new Error('hook failed');
+      });
+      const result = await loop.runUntilComplete(async () => {
+        await sleep(0.01);
+        remove();
+        return 'went on';
+      });
+      expect(result).to.equal('went on');
+      expect(contexts.length).to.be.greaterThan(0);
+      expect((contexts[0].exception as Error).message).to.equal('hook failed');
+    });
+  });
+
   describe('debug mode', () => {
     it('logs slow callbacks with what ran', async () => {
       const warned = sinon.stub(logger, 'warning');
