@@ -6,7 +6,9 @@
  * carrying 100 bytes. This codec writes the common shapes directly:
  * undefined, null, booleans, numbers, strings, Uint8Arrays (a Buffer is one),
  * arrays and plain objects, nested. Anything else (a Map, a Date, a BigInt,
- * an object met twice, a class instance, a holey array) makes
+ * an object or Uint8Array met twice, a class instance, a Proxy, an array
+ * with holes or named fields, bytes over a SharedArrayBuffer, an id past
+ * int32) makes
  * `encodeMessage` return -1, and the message goes by structured clone
  * instead (pipe.ts), so what arrives is always what structured clone gives:
  * Uint8Arrays and Buffers arrive as Uint8Arrays that own their memory,
@@ -15,6 +17,7 @@
  * A message is an envelope (protocol.ts) whose fields are written in a
  * fixed order after a kind byte, then its value.
  */
+import { types } from 'node:util';
 import type { DoneMessage, OpMessage, PushMessage, ReleaseMessage, ReplyMessage } from './protocol.js';
 
 export type WireMessage = OpMessage | DoneMessage | ReleaseMessage | ReplyMessage | PushMessage;
@@ -54,6 +57,7 @@ export class WireWriter {
   private view: DataView;
   private at = 0;
   private containers: object[] = [];
+  private bytesSeen: Uint8Array[] = [];
 
   /** `limit`: the largest encoding wanted; a bigger message gives up (-1). */
   constructor(private readonly limit: number) {
@@ -70,6 +74,7 @@ export class WireWriter {
   encodeMessage(message: WireMessage): number {
     this.at = 0;
     this.containers.length = 0;
+    this.bytesSeen.length = 0;
     try {
       this.envelope(message);
     } catch (error) {
@@ -82,7 +87,7 @@ export class WireWriter {
   private envelope(message: WireMessage): void {
     if ('o' in message) {
       this.u8(KIND_OP);
-      this.i32(message.s);
+      this.id(message.s);
       this.u8((message.t === undefined ? 0 : HAS_TIMEOUT) | (message.m === undefined ? 0 : HAS_MODULE));
       if (message.t !== undefined) this.f64(message.t);
       if (message.m !== undefined) this.string(message.m);
@@ -90,7 +95,7 @@ export class WireWriter {
       this.value(message.a, 0);
     } else if ('d' in message) {
       this.u8(KIND_DONE);
-      this.i32(message.d);
+      this.id(message.d);
       this.u8(message.ok ? 1 : 0);
       this.value(message.v, 0);
     } else if ('x' in message) {
@@ -99,7 +104,7 @@ export class WireWriter {
       this.value(message.ids, 0);
     } else if ('r' in message) {
       this.u8(KIND_REPLY);
-      this.i32(message.r);
+      this.id(message.r);
       this.u8(message.ok ? 1 : 0);
       this.value(message.v, 0);
     } else {
@@ -140,7 +145,11 @@ export class WireWriter {
   }
 
   private object(value: object, depth: number): void {
+    if (types.isProxy(value)) throw NOT_WIRE;
     if (value instanceof Uint8Array) {
+      // Shared memory stays shared, and one object stays one, only by structured clone.
+      if (!(value.buffer instanceof ArrayBuffer) || this.bytesSeen.includes(value)) throw NOT_WIRE;
+      this.bytesSeen.push(value);
       this.u8(T_BYTES);
       this.u32(value.byteLength);
       this.reserve(value.byteLength);
@@ -153,13 +162,11 @@ export class WireWriter {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === Array.prototype) {
       const array = value as unknown[];
+      // Holes and named fields: only structured clone keeps them.
+      if (Object.keys(array).length !== array.length) throw NOT_WIRE;
       this.u8(T_ARRAY);
       this.u32(array.length);
-      for (let i = 0; i < array.length; i++) {
-        const item = array[i];
-        if (item === undefined && !(i in array)) throw NOT_WIRE;
-        this.value(item, depth + 1);
-      }
+      for (const item of array) this.value(item, depth + 1);
     } else if (proto === Object.prototype) {
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
@@ -172,6 +179,12 @@ export class WireWriter {
     } else {
       throw NOT_WIRE;
     }
+  }
+
+  /** An envelope number (call, job or reply id): int32 on the wire; any other goes by structured clone. */
+  private id(value: number): void {
+    if ((value | 0) !== value || Object.is(value, -0)) throw NOT_WIRE;
+    this.i32(value);
   }
 
   private string(value: string): void {
