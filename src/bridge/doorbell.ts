@@ -42,14 +42,16 @@ export class Doorbell {
 
   constructor(private readonly shared: Int32Array) {}
 
-  /** The doorbells of this thread that have mailboxes. */
-  static active(): ReadonlySet<Doorbell> {
-    return active;
+  /** How many times the doorbells of this thread rang so far: it changes whenever one rings. */
+  static totalRings(): number {
+    let total = 0;
+    for (const doorbell of active) total += Atomics.load(doorbell.shared, SHARED_BELL);
+    return total;
   }
 
-  /** How many times it rang so far: compare with a later `rings()` to know whether it rang since. */
-  rings(): number {
-    return Atomics.load(this.shared, SHARED_BELL);
+  /** Polls the mailboxes of every doorbell of this thread. */
+  static pollEvery(): void {
+    for (const doorbell of active) doorbell.pollAll();
   }
 
   add(mailbox: Mailbox): void {

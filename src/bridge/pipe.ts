@@ -70,15 +70,18 @@ function frameSize(length: number): number {
 let sharedWriter: WireWriter | null = null;
 let writerBusy = false;
 
-/** Encodes `message` (-1: not for the wire), then hands the bytes to `use` while they are valid. */
-function withEncoded<T>(message: WireMessage, use: (bytes: Uint8Array | null) => T): T {
+/**
+ * Encodes `message` and writes it into `sender`'s ring; false if it must
+ * go by the port (not for the wire, or no room).
+ */
+function encodeInto(sender: PipeSender, message: WireMessage): boolean {
   // A getter run by the encoder could send a message itself: that one gets its own writer.
   const writer = writerBusy ? new WireWriter(MAX_FRAME) : (sharedWriter ??= new WireWriter(MAX_FRAME));
   const owned = !writerBusy;
   writerBusy = true;
   try {
     const size = writer.encodeMessage(message);
-    return use(size < 0 ? null : writer.encoded);
+    return size >= 0 && sender._write(writer, size);
   } finally {
     if (owned) writerBusy = false;
   }
@@ -109,21 +112,20 @@ export class PipeSender {
 
   /** Sends `message`: through the ring if it can, else through the port. */
   send(message: WireMessage): void {
-    const written = withEncoded(message, (bytes) => bytes !== null && this.write(bytes));
-    if (written) return;
+    if (encodeInto(this, message)) return;
     this.port.postMessage(message);
     this.overflowing = true;
     this.posted = (this.posted + 1) | 0;
     Atomics.store(this.header, PORT_POSTED, this.posted);
   }
 
-  /** Writes one frame; false if the port must carry it (overflowing, or no room). */
-  private write(encoded: Uint8Array): boolean {
+  /** @internal Writes `writer`'s encoding (`length` bytes) as one frame; false if the port must carry it (overflowing, or no room). */
+  _write(writer: WireWriter, length: number): boolean {
     if (this.overflowing) {
       if (Atomics.load(this.header, PORT_TAKEN) !== this.posted) return false;
       this.overflowing = false;
     }
-    const size = frameSize(encoded.length);
+    const size = frameSize(length);
     const free = RING_CAPACITY - ((this.head - Atomics.load(this.header, TAIL)) | 0);
     let head = this.head;
     let at = head & (RING_CAPACITY - 1);
@@ -136,8 +138,8 @@ export class PipeSender {
     } else if (size > free) {
       return false;
     }
-    this.lengths[at >> 2] = encoded.length;
-    this.bytes.set(encoded, at + 4);
+    this.lengths[at >> 2] = length;
+    writer.copyTo(this.bytes, at + 4);
     this.head = (head + size) | 0;
     // The store publishes the frame: a reader that loads this head sees its bytes.
     Atomics.store(this.header, HEAD, this.head);

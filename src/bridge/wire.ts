@@ -70,6 +70,11 @@ export class WireWriter {
     return this.bytes.subarray(0, this.at);
   }
 
+  /** Copies the last encoding into `target` at `offset` (no view is made). */
+  copyTo(target: Uint8Array, offset: number): void {
+    this.bytes.copy(target, offset, 0, this.at);
+  }
+
   /** Encodes `message`; returns its length in bytes, or -1 if it must go by structured clone. */
   encodeMessage(message: WireMessage): number {
     this.at = 0;
@@ -296,7 +301,7 @@ export class WireReader {
       case T_BYTES: {
         const size = this.u32();
         const copy = new Uint8Array(size);
-        copy.set(this.bytes.subarray(this.at, this.at + size));
+        this.bytes.copy(copy, 0, this.at, this.at + size);
         this.at += size;
         return copy;
       }
