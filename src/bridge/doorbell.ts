@@ -17,6 +17,7 @@
  * The waiting promise holds no reference on the process: an idle hub never
  * keeps Node alive.
  */
+import { setImmediate } from 'node:timers';
 import { logger } from '../loop/log.js';
 import { SHARED_BELL, SHARED_HUB_WAITING } from './protocol.js';
 
@@ -28,8 +29,12 @@ export function ringDoorbell(shared: Int32Array): void {
 
 /** Something the hub looks at when the doorbell rings. */
 export interface Mailbox {
-  /** Takes and handles every message waiting. */
-  poll(): void;
+  /**
+   * Takes and handles the messages waiting, up to a bound so that a thread
+   * sending without pause cannot hold the hub; true if it stopped at the
+   * bound (more may wait).
+   */
+  poll(): boolean;
 }
 
 /** The doorbells of this thread that have mailboxes. */
@@ -72,13 +77,16 @@ export class Doorbell {
 
   /** Polls every mailbox now (also done on each ring). */
   pollAll(): void {
+    let more = false;
     for (const mailbox of this.mailboxes) {
       try {
-        mailbox.poll();
+        more = mailbox.poll() || more;
       } catch (error) {
         logger.error(`greenloop: a green thread's message could not be handled: ${String(error)}`);
       }
     }
+    // Messages left behind: ring for them, so the listener looks again after the loop's other work.
+    if (more) Atomics.add(this.shared, SHARED_BELL, 1);
   }
 
   private async listen(): Promise<void> {
@@ -89,6 +97,9 @@ export class Doorbell {
       Atomics.store(shared, SHARED_HUB_WAITING, 1);
       const wait = Atomics.waitAsync(shared, SHARED_BELL, seen);
       if (wait.async) await wait.value;
+      // It rang meanwhile: look again, but only after the loop's other work, so a
+      // thread that sends without pause cannot keep the hub in this loop.
+      else await new Promise((resolve) => setImmediate(resolve));
       Atomics.store(shared, SHARED_HUB_WAITING, 0);
     }
   }

@@ -63,6 +63,8 @@ export function onWorkerHandles(onRelease: ReleaseListener, onGone: (slot: Worke
 }
 
 const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
+/** Messages taken from one worker per look, so that one sending without pause cannot hold the hub. */
+const POLL_BATCH = 256;
 /** Rung by every pooled worker of this thread. */
 const doorbell = new Doorbell(shared);
 let slotCounter = 0;
@@ -158,13 +160,14 @@ export class WorkerSlot implements Mailbox {
     this.sender.send({ p: kind, v: encodeValue(payload) });
   }
 
-  /** Takes and handles every message the worker sent (its doorbell rang). */
-  poll(): void {
-    for (;;) {
+  /** Takes and handles the messages the worker sent (its doorbell rang), at most POLL_BATCH; true if it stopped there. */
+  poll(): boolean {
+    for (let taken = 0; taken < POLL_BATCH; taken++) {
       const message = this.receiver.receive() as WorkerToHub | undefined;
-      if (message === undefined) return;
+      if (message === undefined) return false;
       this.onMessage(message);
     }
+    return true;
   }
 
   /** Tells the worker whether the hub of its current job is open; wakes it so a parked call sees it. */
@@ -200,7 +203,7 @@ export class WorkerSlot implements Mailbox {
   _lost(error: WorkerCrashedError): void {
     if (!this.alive) return;
     // What the worker sent before it died still counts (its job's outcome).
-    this.poll();
+    while (this.poll());
     this.alive = false;
     this.doorbell.delete(this);
     releaseSpinner(this.ctl, shared);

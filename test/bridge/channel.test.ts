@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { TimeoutError, RuntimeError } from '../../src/loop/errors.js';
+import { getRunningLoop } from '../../src/loop/running.js';
 import { spawn } from '../../src/green/index.js';
 import { runInLoop } from '../helpers.js';
 import { useGreenWorkers } from './workers.js';
@@ -13,8 +14,10 @@ import {
   callUnknown,
   collectPushes,
   echo,
+  counted,
   echoBuffer,
   failOrder,
+  flood,
   hubLog,
   inspectOrderError,
   returnClosure,
@@ -83,6 +86,29 @@ describe('bridge: the operation channel', () => {
   it('serves operations sent without waiting before a later call, in order', async () => {
     await runInLoop(async () => spawn(sendThenCall, ['x', 'y']));
     expect(hubLog.map((entry) => entry.split(':')[1])).to.deep.equal(['x', 'y']);
+  });
+
+  it('keeps serving the loop while a green thread sends without pause, and loses none of its messages', async () => {
+    counted.messages = 0;
+    const ticks: number[] = [];
+    const outcome = await runInLoop(async () => {
+      const loop = getRunningLoop();
+      let flooding = true;
+      // A task of the loop ticks along while the green thread floods the hub.
+      const ticker = loop.createTask(async () => {
+        while (flooding) {
+          ticks.push(performance.timeOrigin + performance.now());
+          await new Promise<void>((resolve) => loop.callLater(0.005, resolve));
+        }
+      });
+      const result = await spawn(flood, 0.4);
+      flooding = false;
+      await ticker;
+      return result;
+    });
+    expect(counted.messages).to.equal(outcome.sent);
+    const ticksDuringFlood = ticks.filter((at) => at < outcome.stoppedAt).length;
+    expect(ticksDuringFlood, 'the loop ran while the flood went on').to.be.greaterThan(5);
   });
 
   it('times a call out with TimeoutError and cancels its operation', async () => {
