@@ -108,20 +108,17 @@ export class Channel {
   /** Reports the outcome of job `id` (the green function returned, or threw). */
   done(id: number, ok: boolean, value: unknown): void {
     try {
-      const message: DoneMessage = { d: id, ok, v: ok ? encodeValue(value) : encodeError(value) };
-      this.sender.send(message);
+      this.sendUp({ d: id, ok, v: ok ? encodeValue(value) : encodeError(value) } satisfies DoneMessage);
     } catch (error) {
       // A result that cannot be cloned: report that instead.
       const failure = new TypeError(`the green function's result cannot cross threads: ${describe(error)}`);
-      this.sender.send({ d: id, ok: false, v: encodeError(failure) } satisfies DoneMessage);
+      this.sendUp({ d: id, ok: false, v: encodeError(failure) } satisfies DoneMessage);
     }
-    ringDoorbell(this.shared);
   }
 
   /** Tells the hub this worker dropped its handles `ids` of kind `tag`. */
   release(tag: string, ids: readonly (readonly [number, number])[]): void {
-    this.sender.send({ x: tag, ids });
-    ringDoorbell(this.shared);
+    this.sendUp({ x: tag, ids });
   }
 
   /** Routes data pushed with kind `kind` to `handler` (null removes it). */
@@ -191,10 +188,15 @@ export class Channel {
 
   private post(message: WorkerToHub, op: string): void {
     try {
-      this.sender.send(message);
+      this.sendUp(message);
     } catch (error) {
       throw new TypeError(`the arguments of ${op}() cannot cross threads: ${describe(error)}`, { cause: error });
     }
+  }
+
+  /** Sends `message` to the hub and rings its doorbell. Throws, sending nothing, if it cannot cross. */
+  private sendUp(message: WorkerToHub): void {
+    this.sender.send(message);
     ringDoorbell(this.shared);
   }
 }

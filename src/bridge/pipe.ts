@@ -70,57 +70,62 @@ function frameSize(length: number): number {
 let sharedWriter: WireWriter | null = null;
 let writerBusy = false;
 
-/**
- * Encodes `message` and writes it into `sender`'s ring; false if it must
- * go by the port (not for the wire, or no room).
- */
-function encodeInto(sender: PipeSender, message: WireMessage): boolean {
-  // A getter run by the encoder could send a message itself: that one gets its own writer.
-  const writer = writerBusy ? new WireWriter(MAX_FRAME) : (sharedWriter ??= new WireWriter(MAX_FRAME));
-  const owned = !writerBusy;
-  writerBusy = true;
-  try {
-    const size = writer.encodeMessage(message);
-    return size >= 0 && sender._write(writer, size);
-  } finally {
-    if (owned) writerBusy = false;
+/** What both ends of a pipe see: the header, the frame lengths, and the port. */
+abstract class PipeEnd {
+  protected readonly header: Int32Array;
+  protected readonly lengths: Int32Array;
+  protected readonly dataOffset: number;
+
+  constructor(
+    memory: SharedArrayBuffer,
+    direction: Direction,
+    protected readonly port: MessagePort,
+  ) {
+    ({ header: this.header, dataOffset: this.dataOffset } = layout(memory, direction));
+    this.lengths = new Int32Array(memory, this.dataOffset, RING_CAPACITY / 4);
   }
 }
 
 /** The sending end of a pipe. */
-export class PipeSender {
-  private readonly header: Int32Array;
+export class PipeSender extends PipeEnd {
   private readonly bytes: Uint8Array;
-  private readonly lengths: Int32Array;
   private head: number;
   private posted: number;
   /** Messages went to the port and the receiver has not taken them all yet. */
   private overflowing = false;
 
-  constructor(
-    memory: SharedArrayBuffer,
-    direction: Direction,
-    private readonly port: MessagePort,
-  ) {
-    const { header, dataOffset } = layout(memory, direction);
-    this.header = header;
-    this.bytes = new Uint8Array(memory, dataOffset, RING_CAPACITY);
-    this.lengths = new Int32Array(memory, dataOffset, RING_CAPACITY / 4);
-    this.head = Atomics.load(header, HEAD);
-    this.posted = Atomics.load(header, PORT_POSTED);
+  constructor(memory: SharedArrayBuffer, direction: Direction, port: MessagePort) {
+    super(memory, direction, port);
+    this.bytes = new Uint8Array(memory, this.dataOffset, RING_CAPACITY);
+    this.head = Atomics.load(this.header, HEAD);
+    this.posted = Atomics.load(this.header, PORT_POSTED);
   }
 
   /** Sends `message`: through the ring if it can, else through the port. */
   send(message: WireMessage): void {
-    if (encodeInto(this, message)) return;
+    if (this.encodeIntoRing(message)) return;
     this.port.postMessage(message);
     this.overflowing = true;
     this.posted = (this.posted + 1) | 0;
     Atomics.store(this.header, PORT_POSTED, this.posted);
   }
 
-  /** @internal Writes `writer`'s encoding (`length` bytes) as one frame; false if the port must carry it (overflowing, or no room). */
-  _write(writer: WireWriter, length: number): boolean {
+  /** Encodes `message` into the ring; false if the port must carry it (not for the wire, or no room). */
+  private encodeIntoRing(message: WireMessage): boolean {
+    // A getter run by the encoder could send a message itself: that one gets its own writer.
+    const writer = writerBusy ? new WireWriter(MAX_FRAME) : (sharedWriter ??= new WireWriter(MAX_FRAME));
+    const owned = !writerBusy;
+    writerBusy = true;
+    try {
+      const length = writer.encodeMessage(message);
+      return length >= 0 && this.write(writer, length);
+    } finally {
+      if (owned) writerBusy = false;
+    }
+  }
+
+  /** Writes `writer`'s encoding (`length` bytes) as one frame; false if it must wait (overflowing, or no room). */
+  private write(writer: WireWriter, length: number): boolean {
     if (this.overflowing) {
       if (Atomics.load(this.header, PORT_TAKEN) !== this.posted) return false;
       this.overflowing = false;
@@ -148,24 +153,16 @@ export class PipeSender {
 }
 
 /** The receiving end of a pipe. */
-export class PipeReceiver {
-  private readonly header: Int32Array;
-  private readonly lengths: Int32Array;
+export class PipeReceiver extends PipeEnd {
   private readonly reader: WireReader;
   private tail: number;
   private taken: number;
 
-  constructor(
-    memory: SharedArrayBuffer,
-    direction: Direction,
-    private readonly port: MessagePort,
-  ) {
-    const { header, dataOffset } = layout(memory, direction);
-    this.header = header;
-    this.lengths = new Int32Array(memory, dataOffset, RING_CAPACITY / 4);
-    this.reader = new WireReader(memory, dataOffset, RING_CAPACITY);
-    this.tail = Atomics.load(header, TAIL);
-    this.taken = Atomics.load(header, PORT_TAKEN);
+  constructor(memory: SharedArrayBuffer, direction: Direction, port: MessagePort) {
+    super(memory, direction, port);
+    this.reader = new WireReader(memory, this.dataOffset, RING_CAPACITY);
+    this.tail = Atomics.load(this.header, TAIL);
+    this.taken = Atomics.load(this.header, PORT_TAKEN);
   }
 
   /** Whether a message is waiting. */

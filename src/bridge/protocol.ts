@@ -122,34 +122,31 @@ export type { EncodedError };
 
 // ---- boot ----------------------------------------------------------------------
 
-/** workerData of a green worker. */
-export interface WorkerBoot {
+/** What every greenloop worker gets: how to start, and one channel. */
+interface ChannelBoot {
   readonly greenloopWorker: true;
-  /** The worker runtime module to import (worker-runtime.ts or .js). */
+  /** The runtime module to import (.ts or .js). */
   readonly runtimeUrl: string;
   /** tsx's ESM API to register before importing anything, or null. */
   readonly tsxApiUrl: string | null;
+  /** This side's port of the channel. */
   readonly port: MessagePort;
   /** The channel's rings (pipe.ts). */
   readonly rings: SharedArrayBuffer;
+  /** The green side's `ctl` buffer. */
   readonly ctl: SharedArrayBuffer;
+  /** The green side's spin settings and doorbell. */
   readonly shared: SharedArrayBuffer;
 }
 
-/** workerData of the worker hosting the hub of a hosted main thread (hosted.ts, hub-worker.ts). */
-export interface HostedHubBoot {
-  readonly greenloopWorker: true;
-  /** hub-worker.ts or .js. */
-  readonly runtimeUrl: string;
-  readonly tsxApiUrl: string | null;
-  /** The hub's end of the main thread's channel. */
-  readonly port: MessagePort;
-  /** The main thread's channel rings (pipe.ts). */
-  readonly rings: SharedArrayBuffer;
-  /** The main thread's `ctl` buffer. */
-  readonly ctl: SharedArrayBuffer;
-  /** The main thread's spin settings and doorbell. */
-  readonly shared: SharedArrayBuffer;
+/** workerData of a green worker (runtime: worker-runtime). */
+export type WorkerBoot = ChannelBoot;
+
+/**
+ * workerData of the worker hosting the hub of a hosted main thread
+ * (hosted.ts; runtime: hub-worker): the channel is the main thread's.
+ */
+export interface HostedHubBoot extends ChannelBoot {
   /** The main thread's bridge settings. */
   readonly settings: BridgeSettings;
   /** The id the main thread has among the hub's green threads. */
