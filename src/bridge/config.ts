@@ -2,6 +2,7 @@
  * Bridge settings: `configure()` and `bridgeEnabled()`.
  */
 import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ValueError } from '../loop/errors.js';
 import { BridgeDisabledError } from './errors.js';
 import { poolWorkerState } from './worker-state.js';
@@ -68,14 +69,35 @@ export function onConfigure(listener: (settings: BridgeSettings) => void): void 
   listeners.add(listener);
 }
 
+const OPTION_NAMES: readonly (keyof BridgeOptions)[] = ['bridge', 'hub', 'poolSize', 'idleTimeout', 'spinLimit', 'debug'];
+
 /**
- * Changes bridge settings; omitted fields keep their values. ValueError for
- * a value out of range (nothing is changed then).
+ * Changes bridge settings; omitted (or `undefined`) fields keep their values.
+ * Every option is checked before anything changes:
+ * - TypeError for an unknown option name (the message lists the valid ones)
+ *   or a value of the wrong type: `bridge` and `debug` must be booleans (a
+ *   string such as `'off'` is refused, not read as truthy), `hub` one of the
+ *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `idleTimeout` and
+ *   `spinLimit` numbers;
+ * - ValueError for a value of the right type out of range: a `hub` string
+ *   other than the three above, a negative or fractional `poolSize` or
+ *   `spinLimit`, a negative or NaN `idleTimeout`.
  */
 export function configure(options: BridgeOptions): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`configure: options must be an object, got ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!(OPTION_NAMES as readonly string[]).includes(key)) {
+      throw new TypeError(`configure: unknown option ${JSON.stringify(key)}; valid options are ${OPTION_NAMES.join(', ')}`);
+    }
+  }
   const next = { ...settings };
-  if (options.bridge !== undefined) next.bridge = Boolean(options.bridge);
+  if (options.bridge !== undefined) next.bridge = checkBoolean('bridge', options.bridge);
   if (options.hub !== undefined) {
+    if (typeof options.hub !== 'string') {
+      throw new TypeError(`configure: hub must be 'auto', 'loop' or 'worker', got ${describe(options.hub)}`);
+    }
     if (options.hub !== 'auto' && options.hub !== 'loop' && options.hub !== 'worker') {
       throw new ValueError(`configure: hub must be 'auto', 'loop' or 'worker', got ${JSON.stringify(options.hub)}`);
     }
@@ -84,9 +106,30 @@ export function configure(options: BridgeOptions): void {
   if (options.poolSize !== undefined) next.poolSize = checkCount('poolSize', options.poolSize);
   if (options.idleTimeout !== undefined) next.idleTimeout = checkSeconds('idleTimeout', options.idleTimeout);
   if (options.spinLimit !== undefined) next.spinLimit = checkCount('spinLimit', options.spinLimit);
-  if (options.debug !== undefined) next.debug = Boolean(options.debug);
+  if (options.debug !== undefined) next.debug = checkBoolean('debug', options.debug);
   Object.assign(settings, next);
   for (const listener of listeners) listener(settings);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object' || typeof value === 'function') return `a ${typeof value}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function checkBoolean(name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`configure: ${name} must be a boolean (true or false), got ${describe(value)}`);
+  }
+  return value;
+}
+
+function checkNumber(name: string, value: unknown, what: string): asserts value is number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`configure: ${name} must be a number (${what}), got ${describe(value)}`);
+  }
 }
 
 /**
@@ -106,28 +149,67 @@ export function checkBridge(call: string): void {
   if (!bridgeEnabled()) throw new BridgeDisabledError(call, callerSite());
 }
 
-/** Frames of greenloop's green and bridge layers, skipped when naming a call site. */
-const OWN_FRAME = /[\\/](src|dist)[\\/](green|bridge)[\\/]|\(node:|^\s*at node:/;
+/**
+ * greenloop's own code: `src/` (or `dist/`), two levels up from this
+ * module. Frames in files under it are skipped when naming a call site, so
+ * a user's files in folders that happen to be named `src/green` or
+ * `src/bridge` still count as theirs.
+ */
+const OWN_DIR = fileURLToPath(new URL('..', import.meta.url));
+const OWN_URL = pathToFileURL(OWN_DIR).href.replace(/\/?$/, '/');
+const NODE_FRAME = /\(node:|^\s*at node:|\(native\)$/;
+
+/** The file a stack line names, as a path, or null if none. */
+function frameFile(line: string): string | null {
+  const match = /\((.*):\d+:\d+\)$/.exec(line) ?? /^\s*at (?:async )?(.*):\d+:\d+$/.exec(line);
+  if (match === null) return null;
+  const file = match[1];
+  if (file.startsWith('file://')) {
+    try {
+      return fileURLToPath(file.replace(/[?#].*$/, ''));
+    } catch {
+      return file;
+    }
+  }
+  return file;
+}
+
+function isOwnFrame(line: string): boolean {
+  if (NODE_FRAME.test(line)) return true;
+  const file = frameFile(line);
+  if (file === null) return false;
+  return file.startsWith(OWN_DIR) || file.startsWith(OWN_URL);
+}
 
 /** The first stack frame outside greenloop: where the user made the call. */
 export function callerSite(): string {
-  const lines = (new Error().stack ?? '').split('\n').slice(1);
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  let stack: string;
+  try {
+    stack = new Error().stack ?? '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const lines = stack.split('\n').slice(1);
   for (const line of lines) {
-    if (OWN_FRAME.test(line)) continue;
+    if (isOwnFrame(line)) continue;
     return line.trim().replace(/^at /, '');
   }
   return '';
 }
 
-function checkCount(name: string, value: number): number {
+function checkCount(name: string, value: unknown): number {
+  checkNumber(name, value, 'a non-negative integer');
   if (!Number.isInteger(value) || value < 0) {
     throw new ValueError(`configure: ${name} must be a non-negative integer, got ${String(value)}`);
   }
   return value;
 }
 
-function checkSeconds(name: string, value: number): number {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+function checkSeconds(name: string, value: unknown): number {
+  checkNumber(name, value, 'non-negative seconds');
+  if (Number.isNaN(value) || value < 0) {
     throw new ValueError(`configure: ${name} must be a non-negative number of seconds, got ${String(value)}`);
   }
   return value;

@@ -65,6 +65,7 @@ export interface ListenOptions {
  * with `getsockname()`.
  */
 export function listen(address: Address, backlog = 50, options: ListenOptions = {}): Socket {
+  checkBridge('listen');
   const family = options.family ?? familyOf(address);
   const sock = new Socket(family, SOCK_STREAM);
   try {
@@ -84,6 +85,7 @@ export function listen(address: Address, backlog = 50, options: ListenOptions = 
 
 /** A socket connected to `address`, optionally bound to `bind` first (eventlet's `connect`). */
 export function connect(address: Address, family: number = familyOf(address), bind: Address | null = null): Socket {
+  checkBridge('connect');
   const sock = new Socket(family, SOCK_STREAM);
   try {
     if (bind !== null) sock.bind(bind);

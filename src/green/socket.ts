@@ -145,7 +145,7 @@ export class Socket {
    * existing socket of this process by its id instead.
    */
   constructor(family: number = C.AF_INET, type: number = C.SOCK_STREAM, proto = 0, fileno?: number) {
-    checkBridge('socket');
+    checkBridge('socket.socket');
     this.family = family;
     this.type = type;
     this.proto = proto;
@@ -579,12 +579,13 @@ export function getaddrinfo(
   proto = 0,
   flags = 0,
 ): AddrInfo[] {
-  checkBridge('getaddrinfo');
+  checkBridge('socket.getaddrinfo');
   return callHub<AddrInfo[]>('sock.getaddrinfo', [host, port, family, type, proto, flags], { module: MODULE });
 }
 
 /** The IPv4 address of `hostname`, as a string (Python's `socket.gethostbyname`). */
 export function gethostbyname(hostname: string): string {
+  checkBridge('socket.gethostbyname');
   const [first] = getaddrinfo(hostname, null, C.AF_INET, C.SOCK_STREAM);
   return first[4][0];
 }
@@ -599,6 +600,7 @@ export function createConnection(
   timeout: number | null = defaultTimeout,
   sourceAddress: Address | null = null,
 ): Socket {
+  checkBridge('socket.createConnection');
   const [host, port] = address;
   let lastError: unknown = null;
   for (const [family, type, proto, , sockaddr] of getaddrinfo(host, port, 0, C.SOCK_STREAM)) {

@@ -149,7 +149,7 @@ export class Popen {
   private readonly id: number;
 
   constructor(args: Command, options: PopenOptions = {}) {
-    checkBridge('Popen');
+    checkBridge('subprocess.Popen');
     if (!inGreenWorker()) throw blockingOnHub('Popen()', 'use createSubprocessExec() from greenloop/loop');
     if (options.shell === true ? typeof args !== 'string' : !Array.isArray(args) || args.length === 0) {
       throw new TypeError(options.shell === true ? 'with shell: true, args must be a string' : 'args must be a non-empty array of strings (or a string with shell: true)');
@@ -214,6 +214,7 @@ export class Popen {
  * `timeout` kills the child and raises TimeoutExpired.
  */
 export function run(args: Command, options: RunOptions = {}): CompletedProcess {
+  checkBridge('subprocess.run');
   const { input = null, captureOutput, capture_output, check = false, timeout = null, ...popenOptions } = options;
   if (captureOutput === true || capture_output === true) {
     if (popenOptions.stdout != null || popenOptions.stderr != null) {

@@ -191,6 +191,7 @@ export function withTimeout(seconds: number | null, fn: (...args: unknown[]) => 
   if (typeof fn !== 'function') throw new TypeError('withTimeout() needs a function');
   const option = args.length > 0 && isTimeoutValue(args[args.length - 1]) ? (args.pop() as TimeoutValue<unknown>) : null;
   const timeout = new Timeout(seconds);
+  checkBridge('withTimeout');
   try {
     return fn(...args);
   } catch (error) {

@@ -9,6 +9,7 @@ import { GreenletExit, sleep, spawn, spawnAfter, spawnN } from '../../src/green/
 import {
   AsyncHandle,
   BridgeDisabledError,
+  type BridgeOptions,
   BlockingOnHubError,
   bridgeEnabled,
   callAsync,
@@ -17,6 +18,7 @@ import {
   runAsync,
   runGreen,
 } from '../../src/bridge/index.js';
+import { settings } from '../../src/bridge/config.js';
 import { runInLoop } from '../helpers.js';
 import { useGreenWorkers, waitUntil } from './workers.js';
 import { clearRecords, records } from '../green/fixtures/record.js';
@@ -83,6 +85,29 @@ describe('bridge: configure and dropping the bridge', () => {
     expect(() => configure({ idleTimeout: Number.NaN })).to.throw(ValueError, /idleTimeout/);
     expect(() => configure({ spinLimit: 1.5 })).to.throw(ValueError, /spinLimit/);
     expect(() => configure({ hub: 'elsewhere' as 'auto' })).to.throw(ValueError, /hub/);
+  });
+
+  it("refuses bridge: 'off' and other wrong types with a TypeError naming the option, changing nothing", () => {
+    configure({ bridge: true });
+    const wrong = (options: unknown): BridgeOptions => options as BridgeOptions;
+    expect(() => configure(wrong({ bridge: 'off' }))).to.throw(TypeError, /bridge must be a boolean.*"off"/);
+    expect(bridgeEnabled()).to.equal(true);
+    expect(() => configure(wrong({ bridge: 0 }))).to.throw(TypeError, /bridge must be a boolean/);
+    expect(() => configure(wrong({ debug: 'yes' }))).to.throw(TypeError, /debug must be a boolean/);
+    expect(() => configure(wrong({ hub: 1 }))).to.throw(TypeError, /hub must be 'auto', 'loop' or 'worker'/);
+    expect(() => configure(wrong({ poolSize: '4' }))).to.throw(TypeError, /poolSize must be a number/);
+    expect(() => configure(wrong({ idleTimeout: null }))).to.throw(TypeError, /idleTimeout must be a number/);
+    expect(() => configure(wrong({ spinLimit: true }))).to.throw(TypeError, /spinLimit must be a number/);
+    expect(() => configure(wrong({ poolSize: 37, bridge: 'false' }))).to.throw(TypeError, /bridge/);
+    expect(() => configure(wrong({ bridges: false }))).to.throw(
+      TypeError,
+      /unknown option "bridges"; valid options are bridge, hub, poolSize, idleTimeout, spinLimit, debug/,
+    );
+    expect(() => configure(wrong(null))).to.throw(TypeError, /options must be an object/);
+    expect(bridgeEnabled()).to.equal(true);
+    expect(settings.poolSize).to.not.equal(37);
+    configure({ bridge: false, debug: false, idleTimeout: undefined });
+    expect(bridgeEnabled()).to.equal(false);
   });
 });
 
