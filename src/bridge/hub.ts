@@ -249,17 +249,27 @@ export class Hub implements SlotOwner {
       loading = import(module);
       loadingModules.set(module, loading);
     }
-    thread.pending = { seq: message.s, op: message.o, future: null, timer: null };
+    const oneWay = message.s === 0;
+    // A call parks its thread until served; a one-way message (seq 0) does
+    // not, so the thread's next call may be pending by the time the module
+    // has loaded: the message is served then all the same.
+    if (!oneWay) thread.pending = { seq: message.s, op: message.o, future: null, timer: null };
     loading.then(
       () => {
         if (!operations.has(message.o)) {
-          thread.reply(message.s, false, unknownOperation(message.o));
+          if (oneWay) this.reportUnanswered(thread, message.o, unknownOperation(message.o));
+          else thread.reply(message.s, false, unknownOperation(message.o));
+        } else if (oneWay && !this.loop.isClosed()) {
+          this.loop.callSoon(this.serve, thread, { ...message, m: undefined });
         } else if (thread.pending?.seq === message.s && !this.loop.isClosed()) {
           thread.pending = null;
           this.loop.callSoon(this.serve, thread, { ...message, m: undefined });
         }
       },
-      (error: unknown) => thread.reply(message.s, false, error),
+      (error: unknown) => {
+        if (oneWay) this.reportUnanswered(thread, message.o, error);
+        else thread.reply(message.s, false, error);
+      },
     );
   }
 

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { RuntimeError } from '../loop/errors.js';
 
 const ownUrl = import.meta.url;
@@ -41,12 +42,25 @@ let tsxApi: string | null | undefined;
 /** The URL of tsx's ESM registration API when workers need it, else null. */
 export function tsxApiUrl(): string | null {
   if (tsxApi !== undefined) return tsxApi;
+  // A greenloop worker that starts workers of its own (the hub of a hosted
+  // main thread) passes on what it was given: its own execArgv has no tsx
+  // flags left to look at.
+  const inherited = inheritedTsxApiUrl();
+  if (inherited !== undefined) return (tsxApi = inherited);
   if (!runningFromSources && !parentUsesTsx()) return (tsxApi = null);
   tsxApi = resolveTsx();
   if (tsxApi === null && runningFromSources) {
     throw new RuntimeError('greenloop runs from its TypeScript sources, but tsx cannot be found for its workers');
   }
   return tsxApi;
+}
+
+/** The tsx API URL this greenloop worker was booted with, or undefined outside one. */
+function inheritedTsxApiUrl(): string | null | undefined {
+  if (isMainThread) return undefined;
+  const boot = workerData as { greenloopWorker?: boolean; tsxApiUrl?: string | null } | null;
+  if (boot === null || typeof boot !== 'object' || boot.greenloopWorker !== true) return undefined;
+  return boot.tsxApiUrl ?? null;
 }
 
 /**

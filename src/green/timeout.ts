@@ -98,12 +98,15 @@ export class Timeout extends GreenloopError {
       );
     }
     currentGreenThread('Timeout');
-    deadlines.set(this, { at: wallNow() + this.seconds * 1000 });
+    const at = wallNow() + this.seconds * 1000;
+    deadlines.set(this, { at });
     if (!started.has(this.id)) {
       started.set(this.id, new WeakRef(this));
       collected.register(this, this.id);
     }
-    sendHub('timeout.start', [this, this.seconds], MODULE);
+    // The deadline, not the delay: a hub still starting, or loading this
+    // module, fires it when it was due all the same.
+    sendHub('timeout.start', [this, at], MODULE);
     return this;
   }
 
@@ -188,10 +191,10 @@ export function withTimeout<A extends unknown[], R, V>(
 ): R | V;
 export function withTimeout<A extends unknown[], R>(seconds: number | null, fn: (...args: A) => R, ...args: A): R;
 export function withTimeout(seconds: number | null, fn: (...args: unknown[]) => unknown, ...args: unknown[]): unknown {
+  checkBridge('withTimeout');
   if (typeof fn !== 'function') throw new TypeError('withTimeout() needs a function');
   const option = args.length > 0 && isTimeoutValue(args[args.length - 1]) ? (args.pop() as TimeoutValue<unknown>) : null;
   const timeout = new Timeout(seconds);
-  checkBridge('withTimeout');
   try {
     return fn(...args);
   } catch (error) {
@@ -207,7 +210,7 @@ export function withTimeout(seconds: number | null, fn: (...args: unknown[]) => 
 /** The timers of started Timeouts, by id. */
 const timers = new Map<string, () => void>();
 
-registerOperation('timeout.start', (caller: GreenCaller, timeout: Timeout, seconds: number) => {
+registerOperation('timeout.start', (caller: GreenCaller, timeout: Timeout, at: number) => {
   const thread = HubThread.byId(caller.id);
   if (thread === undefined || thread.dead) return;
   let timer: TimerHandle | null = null;
@@ -218,7 +221,7 @@ registerOperation('timeout.start', (caller: GreenCaller, timeout: Timeout, secon
     unsubscribe();
   };
   timers.get(timeout.id)?.();
-  timer = caller.loop.callLater(seconds, () => {
+  timer = caller.loop.callLater(Math.max(0, at - wallNow()) / 1000, () => {
     stop();
     (timeout as Timeout & { firing?: boolean }).firing = true;
     thread.killWith(timeout);

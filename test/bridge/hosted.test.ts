@@ -59,6 +59,8 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     runs.set('off', runFixture('hosted-placements', ['off'], { GREENLOOP_BRIDGE: 'off' }));
     runs.set('loop', runFixture('hosted-placements', ['loop']));
     runs.set('owned', runFixture('hosted-placements', ['owned']));
+    runs.set('timeout', runFixture('hosted-timeout'));
+    runs.set('output', runFixture('hosted-output'));
     runs.set('getbody', runFixture('../../examples/eventlet-style/getbody'));
   });
   after(async () => {
@@ -117,6 +119,26 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     const result = await outcome('owned');
     expectClean(result);
     expect(result.stdout).to.equal('top level: slept\nin the loop: BlockingOnHubError, awaited 8\n');
+  });
+
+  it('fires the first Timeout of the main flow on time, and cancels a timed-out callAsync task', async () => {
+    const result = await outcome('timeout');
+    expectClean(result);
+    // The async task's line and the main flow's come from two threads: either order.
+    expect(result.stdout.split('\n').sort()).to.deep.equal(
+      ['', 'async task: CancelledError', 'callAsync: fired on time', 'first: fired on time'].concat(
+        'second: fired on time',
+        'withTimeout: expired',
+      ),
+    );
+  });
+
+  it("prints green threads' output and an unwatched spawnN failure with its stack", async () => {
+    const result = await outcome('output');
+    expectClean(result);
+    expect(result.stdout).to.equal('main: start\ngreen says one\ngreen says two\nmain: end\n');
+    expect(result.stderr).to.include('green warns one\ngreen warns two\n');
+    expect(result.stderr).to.match(/RangeError: unwatched failure\n\s+at failGreen .*hosted-lib\.ts:\d+/);
   });
 
   it('runs the eventlet-style getbody example against its local server', async () => {
