@@ -17,15 +17,18 @@
  *
  * Modules are parsed with the TypeScript compiler API, which reads every
  * dialect the report covers (.ts .tsx .mts .cts .js .jsx .mjs .cjs). The
- * compiler is not a dependency of greenloop: it is loaded on the first scan
- * (never when `greenloop/bridge` is imported), from beside greenloop or else
- * from the project (the scan's `cwd`); without it a scan throws
- * `TypeScriptUnavailableError`.
+ * compiler is greenloop's own dependency, pinned to a major release that has
+ * the JavaScript compiler API, and is resolved from greenloop's location,
+ * never from the project's: a project on another TypeScript (TypeScript 7
+ * has no JavaScript API) gets greenloop's copy beside its own. It is loaded
+ * on the first scan (never when `greenloop/bridge` is imported); when it
+ * cannot be loaded a scan throws `TypeScriptUnavailableError`, which says
+ * what was found.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type * as TS from 'typescript';
 import { GreenloopError } from '../loop/errors.js';
 
@@ -98,6 +101,9 @@ export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.ct
 /** Directories a scan does not enter (nor any whose name starts with a dot). */
 export const SKIPPED_DIRECTORIES: readonly string[] = ['node_modules', 'dist', 'build'];
 
+/** The releases of `typescript` greenloop depends on (package.json's `dependencies`): the last major with the JavaScript API. */
+const TYPESCRIPT_RANGE = '^6.0.3';
+
 /** The `name` of a use of the whole module. */
 const WHOLE_MODULE = '*';
 
@@ -116,12 +122,19 @@ export class ReportPathError extends GreenloopError {
   }
 }
 
-/** The TypeScript compiler, which the report parses modules with, is not installed. */
+/**
+ * The TypeScript compiler, which the report parses modules with, could not
+ * be loaded from greenloop's installation: missing (an install that left out
+ * greenloop's dependencies), or a release without the JavaScript compiler
+ * API. The message says which.
+ */
 export class TypeScriptUnavailableError extends GreenloopError {
-  constructor() {
+  constructor(problem: string, cause?: unknown) {
     super(
-      "the migration report needs the TypeScript compiler to parse modules, but the 'typescript' " +
-        'package was found neither beside greenloop nor in the project: npm install --save-dev typescript',
+      `the migration report parses modules with the TypeScript compiler API, which greenloop depends on ` +
+        `(typescript ${TYPESCRIPT_RANGE}), but ${problem}; reinstall greenloop with its dependencies ` +
+        `(npm install greenloop) so that its own copy of typescript ${TYPESCRIPT_RANGE} is installed beside it`,
+      cause === undefined ? undefined : { cause },
     );
     this.name = 'TypeScriptUnavailableError';
   }
@@ -270,32 +283,40 @@ function isInside(target: string, directory: string): boolean {
 
 let typescript: TypeScript | undefined;
 
-function loadTypeScript(cwd: string): TypeScript {
+/**
+ * greenloop's own compiler, resolved from this module's location (so from
+ * greenloop's installation, where npm put the pinned release), whatever
+ * TypeScript the project has.
+ */
+function loadTypeScript(): TypeScript {
   if (typescript !== undefined) return typescript;
-  for (const base of [import.meta.url, pathToFileURL(path.join(cwd, 'package.json')).href]) {
-    const found = requireTypeScript(base);
-    if (found !== undefined) return (typescript = found);
-  }
-  throw new TypeScriptUnavailableError();
-}
-
-function requireTypeScript(base: string): TypeScript | undefined {
+  let loaded: Partial<TypeScript> & { version?: unknown };
+  let location = 'typescript';
   try {
-    const loaded = createRequire(base)('typescript') as Partial<TypeScript>;
-    // A release without the JavaScript compiler API is as good as none.
-    const usable = typeof loaded.createProgram === 'function' && typeof loaded.createSourceFile === 'function';
-    return usable ? (loaded as TypeScript) : undefined;
+    const require = createRequire(import.meta.url);
+    location = require.resolve('typescript');
+    loaded = require('typescript') as Partial<TypeScript>;
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
-    throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'MODULE_NOT_FOUND') {
+      throw new TypeScriptUnavailableError(`'typescript' cannot be found from ${fileURLToPath(import.meta.url)}`, error);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new TypeScriptUnavailableError(`loading ${location} failed (${reason})`, error);
   }
+  // A release without the JavaScript compiler API (TypeScript 7) is as good as none.
+  if (typeof loaded.createProgram !== 'function' || typeof loaded.createSourceFile !== 'function') {
+    const version = typeof loaded.version === 'string' ? ` ${loaded.version}` : '';
+    throw new TypeScriptUnavailableError(`the typescript${version} found at ${location} has no JavaScript compiler API`);
+  }
+  return (typescript = loaded as TypeScript);
 }
 
 // Scanning one module
 
 /** A scanner for one scan's options: (source text, absolute file name) → uses. */
 function moduleScanner(options: ScanOptions & { cwd: string }): (text: string, file: string) => GreenUse[] {
-  const ts = loadTypeScript(options.cwd);
+  const ts = loadTypeScript();
   const dirs = entryDirectories(options);
   return (text, file) => {
     const { sourceFile, checker } = parseModule(ts, text, file);
