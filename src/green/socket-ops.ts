@@ -56,6 +56,8 @@ registerOperation('sock.recv', (caller: GreenCaller, id: number, position: numbe
   const ready = socket.ready();
   if (ready !== null) return ready;
   if (socket.error !== null) throw socket.error;
+  // Never connected (fresh, bound, listening, or a failed connect): Python's ENOTCONN, not a wait forever.
+  if (socket.isStream && socket.stream === null) throw notConnected();
   if (timeout === 0) throw wouldBlock();
   const future = park<Delivery>(caller, timeout, (done) => {
     if (socket.readWaiter?.future === done) socket.readWaiter = null;

@@ -43,7 +43,7 @@ import type { WorkerSlot } from '../bridge/pool.js';
 import type { HubThread } from '../bridge/thread.js';
 import { workerState } from '../bridge/worker-state.js';
 import { HubSocket, sockets, windowOf, WRITE_WINDOW, type Datagram, type Delivery } from './socket-hub.js';
-import { badFd, checkAddress, SHUT_WR, SocketTimeout, type Address } from './socket-errors.js';
+import { badFd, checkAddress, notConnected, SHUT_WR, SocketTimeout, type Address } from './socket-errors.js';
 import { SocketFile, type BinaryMode, type FileMode, type TextMode } from './makefile.js';
 import './socket-ops.js';
 
@@ -114,6 +114,8 @@ interface SocketHandle {
   readonly type: number;
   /** The position its reader consumed up to (-1: unknown), so the next reader starts there. */
   readonly consumed: number;
+  /** A stream socket known to have a connection (connected or accepted). */
+  readonly connected: boolean;
   readonly timeout: number | null;
 }
 
@@ -138,6 +140,12 @@ export class Socket {
   private posted = 0;
   private confirmed = 0;
   private writeError: Error | null = null;
+  /**
+   * A stream socket known to have a connection (it connected, or was
+   * accepted): until then a send asks the hub first, so a socket that was
+   * never connected raises ENOTCONN at once, as Python's.
+   */
+  private connected = false;
 
   /**
    * A new socket (Python's `socket.socket(family, type, proto)`): AF_INET,
@@ -189,6 +197,7 @@ export class Socket {
   /** Connects to `address`; ECONNREFUSED (ConnectionRefusedError) when nothing listens there. */
   connect(address: Address): void {
     this.call('connect', 'sock.connect', [this._id, address, this.timeout]);
+    this.connected = true;
   }
 
   /** `connect`, returning an errno instead of raising: 0 on success, 111 refused, 11 timed out. */
@@ -216,7 +225,9 @@ export class Socket {
   /** Waits for a connection: `[socket, address]`. */
   accept(): [Socket, Address] {
     const [id, address] = this.call<[number, Address]>('accept', 'sock.accept', [this._id, this.timeout]);
-    return [new Socket(this.family, C.SOCK_STREAM, 0, id), address];
+    const client = new Socket(this.family, C.SOCK_STREAM, 0, id);
+    client.connected = true;
+    return [client, address];
   }
 
   // ---- receiving ------------------------------------------------------------------
@@ -331,6 +342,7 @@ export class Socket {
     const bytes = exactBytes(data);
     if (this.type !== C.SOCK_STREAM) return this.postDatagram(bytes, null);
     this.raiseWriteError();
+    if (!this.connected) this.checkConnected();
     let room = WRITE_WINDOW - (this.posted - this.confirmed);
     if (room <= 0) {
       this.drain();
@@ -359,6 +371,21 @@ export class Socket {
     this.raiseWriteError();
     sendHub('sock.sendto', [this._id, bytes, address], MODULE);
     return bytes.length;
+  }
+
+  /**
+   * Raises ENOTCONN (SocketError) if this stream socket has no connection
+   * (never connected, listening, or its connect failed); else remembers it has one.
+   */
+  private checkConnected(): void {
+    if (inGreenWorker()) {
+      this.drain();
+    } else {
+      const hubSocket = sockets.get(this._id);
+      if (hubSocket === undefined || hubSocket.state === 'closed') throw badFd(this._id);
+      if (hubSocket.stream === null) throw notConnected();
+    }
+    this.connected = true;
   }
 
   /** Waits until the hub's write buffer for this socket is low (asyncio's drain). */
@@ -457,12 +484,20 @@ export class Socket {
 
   /** @internal The handle that crosses threads. */
   _handle(): SocketHandle {
-    return { id: this._id, family: this.family, type: this.type, consumed: this.consumed, timeout: this.timeout };
+    return {
+      id: this._id,
+      family: this.family,
+      type: this.type,
+      consumed: this.consumed,
+      timeout: this.timeout,
+      connected: this.connected,
+    };
   }
 
   /** @internal This thread got the socket from another one, whose reader stopped at `consumed`. */
   _adopt(handle: SocketHandle): void {
     this.timeout = handle.timeout;
+    if (handle.connected === true) this.connected = true;
     if (handle.consumed < 0 || handle.consumed === this.consumed) return;
     this.chunks = [];
     this.eof = false;

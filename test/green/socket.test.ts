@@ -24,12 +24,14 @@ import {
   makefileLines,
   namesAndOptions,
   nonBlocking,
+  notConnectedErrors,
   pingPong,
   readAll,
   recvAfterPeerClosed,
   resolve,
   secondReader,
   sendallTimeout,
+  sendFromOtherThread,
   startEcho,
   stringsRecvIntoShutdown,
   timeouts,
@@ -54,6 +56,27 @@ describe('green socket: TCP', function () {
       return spawn(pingPong, address, ['hello', 'wörld', 'x'.repeat(3000)]);
     });
     expect(replies).to.deep.equal(['hello', 'wörld', 'x'.repeat(3000)]);
+  });
+
+  it('raises ENOTCONN for reads and writes on a stream socket that was never connected', async () => {
+    const results = await green(notConnectedErrors);
+    const enotconn = ['SocketError', 'ENOTCONN', 107, '[Errno 107] Transport endpoint is not connected'];
+    for (const call of ['recv', 'recvInto', 'recvfrom', 'send', 'sendAgain', 'sendall', 'makefileRead', 'makefileReadline']) {
+      expect(results[call], call).to.deep.equal(enotconn);
+    }
+    for (const call of ['boundRecv', 'boundSend', 'listeningRecv', 'listeningSend']) {
+      expect(results[call], call).to.deep.equal(enotconn);
+    }
+    expect(results.closedRecv.slice(0, 3), 'closedRecv').to.deep.equal(['SocketError', 'EBADF', 9]);
+    expect(results.closedSend.slice(0, 3), 'closedSend').to.deep.equal(['SocketError', 'EBADF', 9]);
+    expect(results.connectedSend).to.deep.equal(['ok', 2]);
+    expect(results.peerRecv).to.deep.equal(['ok', 'ok']);
+    expect(results.shutRecv).to.deep.equal(['ok', '']);
+    expect(results.shutSend[0]).to.equal('BrokenPipeError');
+  });
+
+  it('sends at once on a connected socket handed to another green thread', async () => {
+    expect(await green(sendFromOtherThread)).to.equal('hello');
   });
 
   it('recv returns an empty Buffer once the peer has closed', async () => {
