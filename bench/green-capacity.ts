@@ -410,7 +410,7 @@ async function waitNoWorkers(seconds: number): Promise<void> {
 
 async function main(options: Options): Promise<void> {
   // No idle worker is kept: a killed thread's worker exits, and RSS counts live threads only.
-  configure({ poolSize: 0 });
+  configure({ poolSize: 0, maxIdleWorkers: 0 });
   const loop = newEventLoop();
   let green: Ramp;
   try {

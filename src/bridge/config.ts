@@ -27,8 +27,15 @@ export interface BridgeOptions {
    *   on the main thread, 'loop' while one runs.
    */
   hub?: HubPlacement;
-  /** How many idle workers are kept warm for the next green threads. Default: cores, at least 2. */
+  /** How many workers `prestart()` starts by default. Default: cores, at least 2. */
   poolSize?: number;
+  /**
+   * The most workers kept idle and warm for the next green threads (the
+   * memory cap of the warm pool: each idle worker holds about 10 MB, 40 MB
+   * under tsx). Within it the warm pool follows demand: the workers a burst
+   * used stay warm for the next burst, until `idleTimeout`. Default: 256.
+   */
+  maxIdleWorkers?: number;
   /** Seconds an idle worker is kept before it exits. Default: 30. */
   idleTimeout?: number;
   /**
@@ -47,6 +54,7 @@ export interface BridgeSettings {
   bridge: boolean | null;
   hub: HubPlacement;
   poolSize: number;
+  maxIdleWorkers: number;
   idleTimeout: number;
   spinLimit: number;
   debug: boolean;
@@ -57,6 +65,7 @@ export const settings: BridgeSettings = {
   bridge: null,
   hub: 'auto',
   poolSize: Math.max(2, availableParallelism()),
+  maxIdleWorkers: 256,
   idleTimeout: 30,
   spinLimit: 100,
   debug: false,
@@ -69,7 +78,15 @@ export function onConfigure(listener: (settings: BridgeSettings) => void): void 
   listeners.add(listener);
 }
 
-const OPTION_NAMES: readonly (keyof BridgeOptions)[] = ['bridge', 'hub', 'poolSize', 'idleTimeout', 'spinLimit', 'debug'];
+const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
+  'bridge',
+  'hub',
+  'poolSize',
+  'maxIdleWorkers',
+  'idleTimeout',
+  'spinLimit',
+  'debug',
+];
 
 /**
  * Changes bridge settings; omitted (or `undefined`) fields keep their values.
@@ -77,11 +94,11 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = ['bridge', 'hub', 'poolSi
  * - TypeError for an unknown option name (the message lists the valid ones)
  *   or a value of the wrong type: `bridge` and `debug` must be booleans (a
  *   string such as `'off'` is refused, not read as truthy), `hub` one of the
- *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `idleTimeout` and
- *   `spinLimit` numbers;
+ *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `maxIdleWorkers`,
+ *   `idleTimeout` and `spinLimit` numbers;
  * - ValueError for a value of the right type out of range: a `hub` string
- *   other than the three above, a negative or fractional `poolSize` or
- *   `spinLimit`, a negative or NaN `idleTimeout`.
+ *   other than the three above, a negative or fractional `poolSize`,
+ *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout`.
  */
 export function configure(options: BridgeOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -104,6 +121,7 @@ export function configure(options: BridgeOptions): void {
     next.hub = options.hub;
   }
   if (options.poolSize !== undefined) next.poolSize = checkCount('poolSize', options.poolSize);
+  if (options.maxIdleWorkers !== undefined) next.maxIdleWorkers = checkCount('maxIdleWorkers', options.maxIdleWorkers);
   if (options.idleTimeout !== undefined) next.idleTimeout = checkSeconds('idleTimeout', options.idleTimeout);
   if (options.spinLimit !== undefined) next.spinLimit = checkCount('spinLimit', options.spinLimit);
   if (options.debug !== undefined) next.debug = checkBoolean('debug', options.debug);

@@ -3,10 +3,13 @@
  *
  * A worker costs megabytes and tens of milliseconds to start (hundreds with
  * tsx), so workers are kept warm: a worker whose job ended waits, idle, for
- * the next one; the most recently used is reused first. At most `poolSize`
- * workers wait idle; an idle worker exits after `idleTimeout` seconds. A job
- * that finds no idle worker starts a new one: the pool does not cap how many
- * run at once (executors and green pools do).
+ * the next one; the most recently used is reused first. The warm pool is
+ * sized by demand: a worker whose job ended stays idle while fewer than
+ * `maxIdleWorkers` wait, so a program that ran 50 green threads at once
+ * finds 50 warm workers for its next burst; an idle worker exits after
+ * `idleTimeout` seconds unused, so the pool shrinks back to nothing when
+ * demand stops. A job that finds no idle worker starts a new one: the pool
+ * does not cap how many run at once (executors and green pools do).
  *
  * Workers and ports are unref'd: the pool never keeps the process alive.
  * A worker that dies (crash, `process.exit()` in green code, terminate) is
@@ -245,7 +248,7 @@ class WorkerPool {
     slot.tenant = null;
     slot.setKillFlag(false);
     if (!slot.alive || slot.worker === null) return;
-    if (this.idle.length >= settings.poolSize) {
+    if (this.idle.length >= settings.maxIdleWorkers) {
       slot.terminate();
       return;
     }
@@ -254,9 +257,9 @@ class WorkerPool {
     this.armSweep();
   }
 
-  /** Starts workers until `count` (at most poolSize) are idle. */
+  /** Starts workers until `count` (at most maxIdleWorkers) are idle. */
   async prestart(count: number): Promise<void> {
-    const missing = Math.max(0, Math.min(count, settings.poolSize) - this.idle.length);
+    const missing = Math.max(0, Math.min(count, settings.maxIdleWorkers) - this.idle.length);
     const started = await Promise.all(Array.from({ length: missing }, () => this.start()));
     for (const slot of started) this.release(slot);
   }
@@ -272,9 +275,9 @@ class WorkerPool {
     return { live, idle: this.idle.length, busy: live - this.idle.length - this.starting, starting: this.starting };
   }
 
-  /** Applies a new poolSize: stops the idle workers beyond it. */
+  /** Applies a new maxIdleWorkers: stops the idle workers beyond it, oldest first. */
   trim(): void {
-    while (this.idle.length > settings.poolSize) (this.idle.shift() as WorkerSlot).terminate();
+    while (this.idle.length > settings.maxIdleWorkers) (this.idle.shift() as WorkerSlot).terminate();
     this.armSweep();
   }
 
@@ -401,8 +404,8 @@ export function poolStats(): PoolStats {
 }
 
 /**
- * Starts workers until `count` (default, and at most: poolSize) wait idle,
- * so the next green threads start at once.
+ * Starts workers until `count` (default: poolSize; at most maxIdleWorkers)
+ * wait idle, so the next green threads start at once.
  */
 export function prestart(count: number = settings.poolSize): Promise<void> {
   return pool.prestart(count);

@@ -32,7 +32,7 @@ export function useGreenWorkers(warm = 2): void {
     this.timeout(20000);
     // The loop placement: a green call made outside a loop must fail here, not
     // turn the test runner into a hosted program (hosted.test.ts runs those).
-    configure({ poolSize: TEST_POOL_SIZE, idleTimeout: 60, spinLimit: 100, bridge: true, debug: false, hub: 'loop' });
+    configure({ poolSize: TEST_POOL_SIZE, maxIdleWorkers: TEST_POOL_SIZE, idleTimeout: 60, spinLimit: 100, bridge: true, debug: false, hub: 'loop' });
     await prestart(warm);
   });
   after(async () => {
