@@ -7,8 +7,10 @@
  * call) is found there by importing its module and looking the function up
  * among the exports. On the thread that holds the function object, V8's
  * inspector gives its module's URL and tells a top-level function from a
- * closure, a method or a nested function (those fail at once with
- * NotModuleLevelError); see introspect.ts.
+ * closure, a method or a nested function, and the module's source tells
+ * whether it is exported (those fail at once with NotModuleLevelError,
+ * before any other thread imports the module); see introspect.ts and
+ * source-exports.ts.
  *
  * `resolveRef` finds the function again on another thread: the export of
  * that name, or else an export whose function has that name (so
@@ -30,6 +32,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { NotModuleLevelError } from './errors.js';
 import { locateFunction, moduleFunction } from './introspect.js';
+import { mayExport } from './source-exports.js';
 
 /** Any function (what `typeof x === 'function'` admits). */
 export type AnyFunction = (...args: never[]) => unknown;
@@ -74,6 +77,12 @@ export function functionRef(fn: unknown, role: string): FunctionRef {
     throw new NotModuleLevelError(
       `${role} ${name}() is not a module-level function of ${location.url} (a closure, a method or a nested ` +
         `function); ${CROSSING_RULE}`,
+    );
+  }
+  if (!mayExport(location.url, name)) {
+    throw new NotModuleLevelError(
+      `${role} ${name}() is not exported by ${location.url}: export it from the top level of its module ` +
+        `(\`export function ${name}\`); ${CROSSING_RULE}`,
     );
   }
   const ref: FunctionRef = { url: location.url, name };

@@ -19,6 +19,7 @@ import {
   exportedAlias,
   inMainThread,
   notExported,
+  makeClosure,
   sleepNaN,
   timedSleep,
   yielder,
@@ -105,10 +106,15 @@ describe('green: spawning by module reference', () => {
     expect(() => spawn(Math.max)).to.throw(NotModuleLevelError, /built-in/);
   });
 
-  it('fails the thread when the module-level function is not exported', async () => {
-    const error = await errorOf(notExported());
-    expect(error).to.be.instanceOf(NotModuleLevelError);
-    expect((error as Error).message).to.match(/notExportedTarget\(\) is not exported by file:.*threads\.ts/);
+  it('refuses, at the spawn, a module-level function that is not exported, before any worker imports it', () => {
+    expect(() => spawn(notExported())).to.throw(
+      NotModuleLevelError,
+      /notExportedTarget\(\) is not exported by file:.*threads\.ts: export it/,
+    );
+  });
+
+  it('refuses, at the spawn, a closure that uses nothing of its enclosing function', () => {
+    expect(() => spawn(makeClosure())).to.throw(NotModuleLevelError, /innerClosure\(\) is not (exported|a module-level function)/);
   });
 
   it('finds a function exported under another name by its own name', async () => {
