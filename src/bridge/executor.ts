@@ -1,8 +1,9 @@
 /**
  * `ThreadPoolExecutor`: runs blocking module-level functions on the pooled
  * worker threads (concurrent.futures.ThreadPoolExecutor), for
- * `loop.runInExecutor`. Loading greenloop/green makes a new one the loops'
- * default executor.
+ * `loop.runInExecutor`. It is the loops' default executor (loaded by
+ * src/loop/executor.ts on first use); it works with the bridge off
+ * (`GREENLOOP_BRIDGE=off`), as the pool it uses is not the bridge's.
  *
  * A call is a plain function call in a worker, not a green thread: green
  * calls there raise NotInGreenThreadError, as eventlet's tpool threads

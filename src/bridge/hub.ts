@@ -217,9 +217,11 @@ export class Hub implements SlotOwner {
         replyWithFuture(thread, seq, result);
         return;
       }
+      thread.releaseDeferredStarts();
       thread.pending = { seq, op: message.o, future: result, timer: null };
       result.addDoneCallback(() => replyWithFuture(thread, seq, result));
     } else if (result instanceof Promise) {
+      thread.releaseDeferredStarts();
       thread.pending = { seq, op: message.o, future: null, timer: null };
       result.then(
         (value) => thread.reply(seq, true, value),

@@ -18,10 +18,9 @@
  * keeps the thread's state: the operation it is parked in, a kill waiting
  * for its next call, and its outcome.
  */
-import { setTimeout } from 'node:timers';
+import { clearTimeout, setTimeout } from 'node:timers';
 import type { Future } from '../loop/futures.js';
 import type { Handle, TimerHandle } from '../loop/handles.js';
-import { logger } from '../loop/log.js';
 import type { EventLoop } from '../loop/event-loop.js';
 import { GreenletExit } from '../green/errors.js';
 import { decodeError, decodeValue, encodeValue, lendArgs, type EncodedError } from './codec.js';
@@ -80,6 +79,21 @@ export const threadHandles = new HandleTable('gt', (id) => {
 /** @internal Seconds a running thread may go on after its hub closed before its worker is stopped. */
 export const closeGrace = { seconds: 2 };
 
+/**
+ * Hears every thread's end: `abnormal` when it lost its worker (a crash,
+ * `process.exit()` in green code, out of memory) or was terminated after a
+ * kill's grace period. Returns descriptions of what it released for the
+ * thread (reported through the loop's exception handler), if anything.
+ */
+export type ThreadExitListener = (thread: HubThread, abnormal: boolean) => readonly string[] | void;
+
+const exitListeners = new Set<ThreadExitListener>();
+
+/** @internal Calls `listener` at every green thread's end (see ThreadExitListener). */
+export function onThreadExit(listener: ThreadExitListener): void {
+  exitListeners.add(listener);
+}
+
 /** How the green layer builds the public object for a thread. */
 let facadeFactory: ((thread: HubThread) => object) | null = null;
 
@@ -110,11 +124,17 @@ export class HubThread implements GreenCaller {
   private kill: { error: unknown } | null = null;
   private killDelivered = false;
   private killWaiters: Future<void>[] = [];
+  /** Terminates the worker when a kill is not taken within settings.killGrace. */
+  private killTimer: NodeJS.Timeout | null = null;
   private exitCallbacks: ((thread: HubThread) => void)[] = [];
   private localLinks: LocalLink[] = [];
   private remoteLinks: RemoteLink[] = [];
   private publicObject: object | null = null;
   private jobSent = false;
+  /** Threads this one spawned that start once it parks or ends (startAfterSpawnerParks). */
+  private deferredStarts: HubThread[] = [];
+  /** Spawned to start after a delay (spawnAfter). */
+  private delayed = false;
 
   /**
    * A thread that will run `ref(...args)` (args encoded, see codec.ts)
@@ -141,7 +161,8 @@ export class HubThread implements GreenCaller {
       this.bind(attached, false);
       return;
     }
-    this.startHandle = delay > 0 ? this.loop.callLater(delay, this.start) : this.loop.callSoon(this.start);
+    this.delayed = delay > 0;
+    this.startHandle = this.delayed ? this.loop.callLater(delay, this.start) : this.loop.callSoon(this.start);
   }
 
   /** @internal The thread with this id, if the hub still knows it. */
@@ -184,6 +205,33 @@ export class HubThread implements GreenCaller {
       (error: unknown) => this.finish({ ok: false, value: error }),
     );
   };
+
+  /**
+   * eventlet's start order: a thread spawned by a green thread starts only
+   * when its spawner next blocks (parks in a call the hub cannot answer at
+   * once) or ends, not while the spawner goes on computing. Once started,
+   * the two run in parallel.
+   */
+  startAfterSpawnerParks(spawner: HubThread): void {
+    if (this.state !== 'scheduled' || this.startHandle === null || this.delayed) return;
+    // A spawner already parked (it waited for a place in its pool) lets it start at once.
+    if (spawner.dead || spawner.pending !== null) return;
+    this.startHandle.cancel();
+    this.startHandle = null;
+    spawner.deferredStarts.push(this);
+  }
+
+  /** @internal This thread parked or ended: the threads it spawned meanwhile start now. */
+  releaseDeferredStarts(): void {
+    if (this.deferredStarts.length === 0) return;
+    const threads = this.deferredStarts;
+    this.deferredStarts = [];
+    for (const thread of threads) {
+      if (thread.state === 'scheduled' && thread.startHandle === null && !this.loop.isClosed()) {
+        thread.startHandle = this.loop.callSoon(thread.start);
+      }
+    }
+  }
 
   private bind(slot: WorkerSlot, postJob = true): void {
     if (this.state !== 'starting' || this.hub.closed) {
@@ -240,6 +288,7 @@ export class HubThread implements GreenCaller {
     const kill = this.kill;
     if (kill === null) return null;
     this.kill = null;
+    this.clearKillTimer();
     this.killDelivered = true;
     this.slot?.setKillFlag(false);
     return kill;
@@ -257,7 +306,10 @@ export class HubThread implements GreenCaller {
 
   /**
    * Raises `error` in the thread: now if it has not started (its body never
-   * runs), at its parked call, or at its next one. Returns a Future that
+   * runs), at its parked call, or at its next one. A thread that makes no
+   * green call within `settings.killGrace` seconds (a CPU loop) loses its
+   * worker: it dies with `error`, its `finally` blocks never run, and the
+   * worker is never reused. Returns a Future that
    * completes once the thread has reacted (died, or made another call), or
    * null if it is already dead.
    */
@@ -275,8 +327,32 @@ export class HubThread implements GreenCaller {
     } else {
       this.kill = { error };
       this.slot?.setKillFlag(true);
+      this.armKillTimer();
     }
     return waiter;
+  }
+
+  /** Terminates the worker if the kill waiting for the next call is still not taken after the grace period. */
+  private armKillTimer(): void {
+    const slot = this.slot;
+    if (slot === null || slot.worker === null || this.killTimer !== null) return;
+    this.killTimer = setTimeout(() => {
+      this.killTimer = null;
+      const kill = this.kill;
+      if (kill === null || this.slot !== slot || this.state !== 'running') return;
+      // The worker is stopped, never given back to the pool: when it exits,
+      // its slot no longer names this thread, so nothing else happens then.
+      this.slot = null;
+      slot.terminate();
+      this.finish({ ok: false, value: kill.error }, true);
+    }, settings.killGrace * 1000);
+    this.killTimer.unref();
+  }
+
+  private clearKillTimer(): void {
+    if (this.killTimer === null) return;
+    clearTimeout(this.killTimer);
+    this.killTimer = null;
   }
 
   /** Kills the thread only if it has not started. */
@@ -345,7 +421,7 @@ export class HubThread implements GreenCaller {
   lost(error: Error): void {
     this.slot = null;
     if (this.arrivedOutcome !== null) this.done(this.arrivedOutcome);
-    else this.finish({ ok: false, value: error });
+    else this.finish({ ok: false, value: error }, true);
   }
 
   /** @internal The hub closed: release the thread with HubClosedError. */
@@ -364,10 +440,12 @@ export class HubThread implements GreenCaller {
     timer.unref();
   }
 
-  private finish(outcome: Outcome): void {
+  /** Ends the thread; `abnormal`: it lost its worker (see ThreadExitListener). */
+  private finish(outcome: Outcome, abnormal = false): void {
     if (this.state === 'dead') return;
     this.state = 'dead';
     this.outcome = outcome;
+    this.clearKillTimer();
     this.startHandle?.cancel();
     this.startHandle = null;
     this.setComputing(false);
@@ -381,12 +459,36 @@ export class HubThread implements GreenCaller {
     this.kill = null;
     this.hub.threads.delete(this);
     if (!threadHandles.isHeld(this.id)) threadsById.delete(this.id);
+    this.releaseDeferredStarts();
     this.settle(outcome);
     this.settleKillWaiters();
+    this.notifyExit(abnormal);
     const callbacks = this.exitCallbacks;
     this.exitCallbacks = [];
     for (const callback of callbacks) this.callSafely(callback, [this]);
     this.runLinks();
+  }
+
+  /** Tells the exit listeners; what they released for a thread that died abnormally is reported. */
+  private notifyExit(abnormal: boolean): void {
+    const released: string[] = [];
+    for (const listener of exitListeners) {
+      try {
+        released.push(...(listener(this, abnormal) ?? []));
+      } catch (exception) {
+        if (!this.loop.isClosed()) {
+          this.loop.callExceptionHandler({ message: `Exception at the end of green thread ${this.id}`, exception });
+        }
+      }
+    }
+    if (released.length === 0 || this.loop.isClosed()) return;
+    this.loop.callExceptionHandler({
+      message:
+        `Green thread ${this.id} (${this.ref.name}) died holding ${released.join(', ')}: ` +
+        'released for the threads that wait for them',
+      exception: this.outcome?.value,
+      ...this.debugContext(),
+    });
   }
 
   private settle(outcome: Outcome): void {
@@ -424,9 +526,9 @@ export class HubThread implements GreenCaller {
     try {
       (callback as (...values: unknown[]) => unknown)(...args);
     } catch (exception) {
-      if (this.loop.isClosed()) {
-        logger.error(`Exception in exit callback of green thread ${this.id}: ${String(exception)}`);
-      } else {
+      // Once the loop is closed, links and exit callbacks that need it cannot
+      // run any more (the program is ending): they are dropped quietly.
+      if (!this.loop.isClosed()) {
         this.loop.callExceptionHandler({
           message: `Exception in link of green thread ${this.id}`,
           exception,

@@ -23,7 +23,7 @@ import { RuntimeError } from '../loop/errors.js';
 import { Future } from '../loop/futures.js';
 import { Hub } from '../bridge/hub.js';
 import type { FunctionRef } from '../bridge/reference.js';
-import type { GreenCaller, HubThread } from '../bridge/thread.js';
+import { HubThread, type GreenCaller } from '../bridge/thread.js';
 import { GreenletExit } from './errors.js';
 import { HubCore } from './hub-object.js';
 import { WaiterLine, type Waiter } from './waiters.js';
@@ -135,8 +135,16 @@ export class PoolCore extends HubCore {
     return loop;
   }
 
-  private startMember(request: SpawnRequest): HubThread {
+  /** The request's thread, started once its green spawner parks (eventlet's start order). */
+  private spawnFor(request: SpawnRequest): HubThread {
     const thread = Hub.for(this.hubLoop()).spawnThread(request.ref, request.args, 0, request.detached);
+    const spawner = request.caller === null ? undefined : HubThread.byId(request.caller.id);
+    if (spawner !== undefined) thread.startAfterSpawnerParks(spawner);
+    return thread;
+  }
+
+  private startMember(request: SpawnRequest): HubThread {
+    const thread = this.spawnFor(request);
     request.started = thread;
     this.members.add(thread);
     thread.onExit(() => {
@@ -148,7 +156,7 @@ export class PoolCore extends HubCore {
   }
 
   private startGuest(request: SpawnRequest): HubThread {
-    const thread = Hub.for(this.hubLoop()).spawnThread(request.ref, request.args, 0, request.detached);
+    const thread = this.spawnFor(request);
     request.started = thread;
     request.guest = true;
     this.guests.add(thread);

@@ -306,6 +306,8 @@ registerOperation(
   'gt.spawn',
   (caller: GreenCaller, ref: FunctionRef, args: unknown[], delay: number, detached: boolean) => {
     const thread = caller.hub.spawnThread(ref, args, delay, detached);
+    const spawner = HubThread.byId(caller.id);
+    if (spawner !== undefined) thread.startAfterSpawnerParks(spawner);
     return detached ? undefined : thread.facade;
   },
 );

@@ -1,11 +1,10 @@
 /**
  * eventlet's `tpool`: running blocking code without blocking other green
- * threads; and the loops' default executor.
+ * threads. (The loops' default executor, a thread pool over the same
+ * workers, is the loop's own: see src/loop/executor.ts.)
  */
-import { setDefaultExecutorFactory } from '../loop/executor.js';
 import { blockingOnHub, inGreenWorker } from '../bridge/call.js';
 import { checkBridge } from '../bridge/config.js';
-import { ThreadPoolExecutor } from '../bridge/executor.js';
 import { currentGreenThread } from '../bridge/worker-state.js';
 
 /**
@@ -27,6 +26,3 @@ export function execute<A extends unknown[], R>(fn: (...args: A) => R, ...args: 
   }
   return result;
 }
-
-// `loop.runInExecutor(null, ...)` runs on the pooled worker threads.
-setDefaultExecutorFactory(() => new ThreadPoolExecutor());

@@ -107,7 +107,7 @@ export class Barrier extends LoopBound {
   }
 
   private park(): Generator<unknown, true, unknown> {
-    return this.waiters.park(this._getLoop());
+    return this.waiters.park(this._getLoop('wait'));
   }
 
   /** The last task out of a round opens the barrier for the next one. */

@@ -11,7 +11,8 @@
  * microtasks right after the iteration that resumed them.
  */
 import { Deque } from './deque.js';
-import { debugFromEnvironment } from './debug.js';
+import { debugFromEnvironment, describeValue } from './debug.js';
+import { isCoroutine, isCoroutineFunction } from './coroutines.js';
 import { RuntimeError } from './errors.js';
 import { createDefaultExecutor, type Executor } from './executor.js';
 import { Future, futureFromPromise } from './futures.js';
@@ -88,6 +89,8 @@ export class EventLoop {
   private idleWaited = false;
   /** @internal The executor `runInExecutor(null, ...)` uses, created on first use. */
   _defaultExecutor: Executor | null = null;
+  /** The default executor while its module loads (first `runInExecutor(null, ...)`). */
+  private defaultExecutorLoading: Promise<Executor> | null = null;
 
   // ---- time and scheduling -------------------------------------------------
 
@@ -98,21 +101,41 @@ export class EventLoop {
 
   /** Runs `callback(...args)` on the next iteration, after those already scheduled. */
   callSoon<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    this.checkClosed();
-    this.checkCallback(callback, 'callSoon');
-    const handle = new Handle(callback as (...args: never[]) => unknown, args, this);
-    this.ready.push(handle);
-    this.arm();
-    return handle;
+    return this.scheduleSoon(callback, args, 'callSoon');
   }
 
   /**
-   * `callSoon` for code that runs outside the loop's own callbacks (Node
-   * events, worker messages). In Node every caller shares the loop's thread,
-   * so this is `callSoon` plus a guaranteed wake-up.
+   * Schedules `callback(...args)` from code that runs outside the loop's own
+   * callbacks and tasks (asyncio's `call_soon_threadsafe`): a Node event
+   * (timer, I/O, a worker's 'message', a signal), a promise settled by
+   * foreign code. The callback runs on the loop's thread in the loop's next
+   * iteration, and the call wakes the loop if it is idle (waiting on nothing
+   * or on a later timer), so it runs promptly, not at the next timer.
+   * RuntimeError on a closed loop, as asyncio.
+   *
+   * "Thread" safety in JS: a loop object lives on the one thread that
+   * created it and cannot be handed to another (workers share no objects),
+   * so this is called on the loop's thread, only from outside the loop. Another
+   * thread reaches the loop by posting a message to this thread (a
+   * `worker_threads` port) whose handler calls `callSoonThreadsafe`, or,
+   * from green code, through greenloop's own crossings (`callAsync`,
+   * `runAsync`).
    */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
-    return this.callSoon(callback, ...args);
+    return this.scheduleSoon(callback, args, 'callSoonThreadsafe');
+  }
+
+  private scheduleSoon<A extends unknown[]>(callback: (...args: A) => unknown, args: A, method: string): Handle {
+    this.checkClosed();
+    this.checkCallback(callback, method);
+    const handle = new Handle(callback as (...args: never[]) => unknown, args, this);
+    this.ready.push(handle);
+    // The wake-up (asyncio's self-pipe write): a running loop that waits has
+    // at most one Node timer armed, for its next timer; `arm` replaces it
+    // with an immediate. Inside an iteration (or an idle hook) the iteration
+    // arms on its way out; a loop that is not running runs it on its next run.
+    this.arm();
+    return handle;
   }
 
   /** Runs `callback(...args)` after `delay` seconds (never earlier). */
@@ -120,7 +143,7 @@ export class EventLoop {
     if (typeof delay !== 'number' || Number.isNaN(delay)) {
       throw new TypeError(`callLater: delay must be a number of seconds, got ${String(delay)}`);
     }
-    return this.callAt(this.time() + delay, callback, ...args);
+    return this.scheduleAt(this.time() + delay, callback, args, 'callLater');
   }
 
   /** Runs `callback(...args)` at loop time `when` (seconds, as `time()`). */
@@ -128,8 +151,17 @@ export class EventLoop {
     if (typeof when !== 'number' || Number.isNaN(when)) {
       throw new TypeError(`callAt: when must be a loop time in seconds, got ${String(when)}`);
     }
+    return this.scheduleAt(when, callback, args, 'callAt');
+  }
+
+  private scheduleAt<A extends unknown[]>(
+    when: number,
+    callback: (...args: A) => unknown,
+    args: A,
+    method: string,
+  ): TimerHandle {
     this.checkClosed();
-    this.checkCallback(callback, 'callAt');
+    this.checkCallback(callback, method);
     const timer = new TimerHandle(when, this.timerSequence++, callback as (...args: never[]) => unknown, args, this);
     timer._scheduled = true;
     this.timers.push(timer);
@@ -384,8 +416,11 @@ export class EventLoop {
   // ---- executors (executor.ts) ---------------------------------------------
 
   /**
-   * Runs `fn(...args)` in `executor` (the default thread pool when null) and
-   * returns a Future of its result. Cancelling the Future does not stop a
+   * Runs `fn(...args)` in `executor` and returns a Future of its result.
+   * With `executor` null, the loop's default executor: a thread pool
+   * (`ThreadPoolExecutor`) created on first use, whose module loads then;
+   * it needs neither greenloop/green nor the bridge, and `fn` must be a
+   * module-level exported function. Cancelling the Future does not stop a
    * function already running; its outcome is then ignored.
    */
   runInExecutor<A extends unknown[], R>(
@@ -394,8 +429,42 @@ export class EventLoop {
     ...args: A
   ): Future<Awaited<R>> {
     this.checkClosed();
-    const target = executor ?? (this._defaultExecutor ??= createDefaultExecutor());
-    return futureFromPromise(target.submit(fn, ...args), this);
+    const target = executor ?? this.defaultExecutor();
+    if (!(target instanceof Promise)) return futureFromPromise(target.submit(fn, ...args), this);
+    return futureFromPromise(
+      target.then((ready) => ready.submit(fn, ...args)),
+      this,
+    );
+  }
+
+  /** The default executor, or the promise of it while its module loads. */
+  private defaultExecutor(): Executor | Promise<Executor> {
+    if (this._defaultExecutor !== null) return this._defaultExecutor;
+    if (this.defaultExecutorLoading !== null) return this.defaultExecutorLoading;
+    const created = createDefaultExecutor();
+    if (!(created instanceof Promise)) return (this._defaultExecutor = created);
+    const loading: Promise<Executor> = created.then(
+      (executor) => {
+        if (this.defaultExecutorLoading === loading) this.defaultExecutorLoading = null;
+        if (this.closed) {
+          void executor.shutdown(false);
+          throw new RuntimeError('Event loop is closed');
+        }
+        // setDefaultExecutor() meanwhile: that one wins.
+        if (this._defaultExecutor !== null) {
+          void executor.shutdown(false);
+          return this._defaultExecutor;
+        }
+        this._defaultExecutor = executor;
+        return executor;
+      },
+      (error: unknown) => {
+        if (this.defaultExecutorLoading === loading) this.defaultExecutorLoading = null;
+        throw error;
+      },
+    );
+    this.defaultExecutorLoading = loading;
+    return loading;
   }
 
   /** Replaces the executor `runInExecutor(null, ...)` uses. */
@@ -405,6 +474,8 @@ export class EventLoop {
 
   /** Shuts the default executor down and waits for its running work. */
   async shutdownDefaultExecutor(): Promise<void> {
+    // Calls made while its module loaded are submitted first, then it shuts down.
+    if (this.defaultExecutorLoading !== null) await this.defaultExecutorLoading.catch(() => undefined);
     const executor = this._defaultExecutor;
     this._defaultExecutor = null;
     if (executor !== null) await executor.shutdown(true);
@@ -653,7 +724,20 @@ export class EventLoop {
     }
   }
 
+  /**
+   * A callback must be a plain callable. In debug mode a coroutine function
+   * (async or generator function, `coroutine()` wrapper) or a coroutine
+   * (promise, generator object) is refused as asyncio does: called as a
+   * callback it would start and nobody would await it (or its generator
+   * would never run), and its errors would be lost.
+   */
   private checkCallback(callback: unknown, method: string): void {
+    if (this.debug && (isCoroutine(callback) || isCoroutineFunction(callback))) {
+      throw new TypeError(
+        `coroutines cannot be used with ${method}() (got ${describeValue(callback)}); ` +
+          'start a coroutine with createTask(fn, ...args)',
+      );
+    }
     if (typeof callback !== 'function') {
       throw new TypeError(`a callable object was expected by ${method}(), got ${String(callback)}`);
     }

@@ -2,11 +2,15 @@
  * Executors for `loop.runInExecutor` (concurrent.futures.Executor).
  *
  * An executor runs a function somewhere that may block (another thread) and
- * settles a promise with its outcome. The default executor is a pool of
- * worker threads provided by the green runtime, which registers its factory
- * here when loaded; any object with this shape can be passed instead.
+ * settles a promise with its outcome. Any object with this shape can be
+ * passed to `runInExecutor`. The default executor (`runInExecutor(null,
+ * ...)`) is a `ThreadPoolExecutor` over greenloop's pooled worker threads:
+ * an executor is an asyncio feature, so it needs neither `greenloop/green`
+ * nor the bridge (it runs with `GREENLOOP_BRIDGE=off`). Its module is loaded
+ * on first use only, so a program that never uses it starts no worker and
+ * loads none of the thread machinery. `setDefaultExecutorFactory` replaces
+ * how every loop creates its default executor.
  */
-import { RuntimeError } from './errors.js';
 
 export interface Executor {
   /** Runs `fn(...args)` and settles with its result or error. */
@@ -17,17 +21,19 @@ export interface Executor {
 
 let defaultExecutorFactory: (() => Executor) | null = null;
 
-/** Registers how `runInExecutor(null, ...)` creates its default executor. */
+/**
+ * Registers how `runInExecutor(null, ...)` creates a loop's default
+ * executor (null: back to the thread pool). Loops that already have one keep it.
+ */
 export function setDefaultExecutorFactory(factory: (() => Executor) | null): void {
   defaultExecutorFactory = factory;
 }
 
-/** @internal A new default executor; RuntimeError when none is registered. */
-export function createDefaultExecutor(): Executor {
-  if (defaultExecutorFactory === null) {
-    throw new RuntimeError(
-      "runInExecutor(null, ...): no default executor; import 'greenloop/green' (thread pool) or pass an executor",
-    );
-  }
-  return defaultExecutorFactory();
+/**
+ * @internal A new default executor: the registered factory's (synchronous),
+ * else a promise of a thread pool, once its module is loaded.
+ */
+export function createDefaultExecutor(): Executor | Promise<Executor> {
+  if (defaultExecutorFactory !== null) return defaultExecutorFactory();
+  return import('../bridge/executor.js').then(({ ThreadPoolExecutor }) => new ThreadPoolExecutor());
 }

@@ -21,7 +21,7 @@ import { describeValue } from './debug.js';
 import { CancelledError, RuntimeError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 import { callStep, toOperation, Waiters, type Operation, type Outcome } from './operations.js';
-import { getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 
 
 // ---- loop binding and scoped use ----------------------------------------------
@@ -33,9 +33,9 @@ import { getRunningLoop } from './running.js';
 export class LoopBound {
   private boundLoop: EventLoop | null = null;
 
-  /** @internal The running loop, checked against the bound one. */
-  protected _getLoop(): EventLoop {
-    const loop = getRunningLoop();
+  /** @internal The running loop, checked against the bound one; `method` names the waiting call in errors. */
+  protected _getLoop(method: string): EventLoop {
+    const loop = _requireRunningLoop(`${this.constructor.name}.${method}()`);
     if (this.boundLoop === null) this.boundLoop = loop;
     else if (this.boundLoop !== loop) throw new RuntimeError(`${String(this)} is bound to a different event loop`);
     return loop;
@@ -159,7 +159,7 @@ export class Lock extends Acquirable {
       return true;
     }
     try {
-      yield* this.waiters.park(this._getLoop());
+      yield* this.waiters.park(this._getLoop('acquire'));
     } catch (error) {
       // Keep the invariant: a free lock with waiters has one of them woken.
       if (!this.isLocked) this.wakeUpFirst();
@@ -213,7 +213,7 @@ export class Event extends LoopBound {
 
   private *waitSteps(): Generator<unknown, true, unknown> {
     if (this.value) return true;
-    yield* this.waiters.park(this._getLoop());
+    yield* this.waiters.park(this._getLoop('wait'));
     return true;
   }
 }
@@ -295,7 +295,7 @@ export class Condition extends Acquirable {
 
   private *waitSteps(): Generator<unknown, true, unknown> {
     if (!this.locked()) throw new RuntimeError('cannot wait on un-acquired lock');
-    const loop = this._getLoop();
+    const loop = this._getLoop('wait');
     this.release();
     try {
       try {

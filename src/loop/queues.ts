@@ -191,7 +191,7 @@ export class Queue<T = unknown> extends LoopBound {
     let front = false;
     for (;;) {
       if (this.isShutDown && this.empty()) throw new QueueShutDown();
-      yield* this.getters.park(this._getLoop(), { front, onLostWakeUp: () => this.wakeGetters() });
+      yield* this.getters.park(this._getLoop('get'), { front, onLostWakeUp: () => this.wakeGetters() });
       if (!this.empty()) return this.takeItem();
       front = true; // getNowait() took the item first: keep our place
     }
@@ -202,7 +202,7 @@ export class Queue<T = unknown> extends LoopBound {
     if (this.freeSlots() > this.putters.woken) return this.putItem(item);
     let front = false;
     for (;;) {
-      yield* this.putters.park(this._getLoop(), { front, onLostWakeUp: () => this.wakePutters() });
+      yield* this.putters.park(this._getLoop('put'), { front, onLostWakeUp: () => this.wakePutters() });
       if (this.isShutDown) throw new QueueShutDown();
       if (!this.full()) return this.putItem(item);
       front = true; // putNowait() took the slot first: keep our place

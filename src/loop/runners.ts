@@ -68,22 +68,24 @@ export class Runner {
   }
 
   /**
-   * Runs `main` as a Task on the runner's loop until it is done and returns
-   * its result (or rejects with its error). `main` is a coroutine function
-   * (async or generator function, called inside the task) or a started
-   * coroutine (a promise, a generator object, a Future of this loop).
+   * Runs `main(...args)` as a Task on the runner's loop until it is done and
+   * returns its result (or rejects with its error). `main` is a coroutine
+   * function (async or generator function, called inside the task, so with
+   * the loop running) or a started coroutine (a promise, a generator object,
+   * a Future of this loop), which takes no `args`.
    *
    * Rejects with RuntimeError when a loop is already running (this method
    * cannot be nested) or the runner is closed, with TypeError when `main` is
-   * not a coroutine, and with KeyboardInterrupt when SIGINT cancelled `main`.
+   * not a coroutine or `args` come with a started one, and with
+   * KeyboardInterrupt when SIGINT cancelled `main`.
    */
-  async run<T>(main: CoroutineLike<T>): Promise<T> {
-    checkCoroutine(main, 'Runner.run()');
+  async run<T, A extends unknown[] = []>(main: CoroutineLike<T, A>, ...args: A): Promise<T> {
+    checkCoroutine(main, args, 'Runner.run()');
     if (_getRunningLoop() !== null) {
       throw new RuntimeError('Runner.run() cannot be called from a running event loop');
     }
     const loop = this.lazyInit();
-    const task = loop.createTask(main);
+    const task = loop.createTask(main, { args });
     this.interruptCount = 0;
     const stopListening = this.listenForSigint(task);
     try {
@@ -184,25 +186,86 @@ export class Runner {
   }
 }
 
+/** The signatures of `run`: see `run` below. */
+export interface Run {
+  /**
+   * The older form `run(main, { debug })`, kept: a single plain object made
+   * only of RunnerOptions keys, after a `main` that takes no arguments, is
+   * read as options. Prefer `run.withOptions(options, main, ...args)`.
+   */
+  <T>(main: CoroutineLike<T>, options: RunnerOptions): Promise<T>;
+  <T, A extends unknown[] = []>(main: CoroutineLike<T, A>, ...args: A): Promise<T>;
+  /** `run(main, ...args)` on a loop set up with `options` (`debug`, `loopFactory`). */
+  withOptions<T, A extends unknown[] = []>(options: RunnerOptions, main: CoroutineLike<T, A>, ...args: A): Promise<T>;
+}
+
 /**
- * Runs `main` on a new loop and returns its result: the entry point of a
- * greenloop program. The loop is closed when `main` is done, after every
+ * Runs `main(...args)` on a new loop and returns its result: the entry point
+ * of a greenloop program. The loop is closed when `main` is done, after every
  * task left behind has been cancelled and has finished (see `Runner`).
  *
- *     await run(async () => { ... });
+ *     await run(main);                 // not run(main()): see below
+ *     await run(serve, '0.0.0.0', 8080);
+ *     await run.withOptions({ debug: true }, serve, '0.0.0.0', 8080);
+ *
+ * Pass the coroutine *function*, as to `createTask(fn, ...args)`: `main` is
+ * then called inside the main task, with the loop running. A JS async
+ * function runs up to its first await when called, so `run(main())` starts
+ * it before the loop runs and its first loop call (`sleep()`,
+ * `openConnection()`...) fails with "no running event loop".
+ *
+ * For compatibility, `run(main, { debug })` (one plain object of
+ * RunnerOptions keys only, after a `main` that declares no parameters or a
+ * started coroutine) still reads the object as options; `run.withOptions`
+ * says it without guessing.
  *
  * Rejects with RuntimeError when called while a loop is running, and with
  * KeyboardInterrupt when Ctrl-C cancelled `main` (see `Runner.run`).
  */
-export async function run<T>(main: CoroutineLike<T>, options: RunnerOptions = {}): Promise<T> {
-  if (_getRunningLoop() !== null) throw new RuntimeError('run() cannot be called from a running event loop');
-  checkCoroutine(main, 'run()');
+export const run: Run = Object.assign(
+  function run<T>(main: CoroutineLike<T, unknown[]>, ...args: unknown[]): Promise<T> {
+    if (args.length === 1 && takesNoArguments(main) && isRunnerOptions(args[0])) {
+      return runWith(args[0], main as CoroutineLike<T>, [], 'run()');
+    }
+    return runWith({}, main, args, 'run()');
+  },
+  {
+    withOptions<T, A extends unknown[] = []>(options: RunnerOptions, main: CoroutineLike<T, A>, ...args: A): Promise<T> {
+      return runWith(options, main, args, 'run.withOptions()');
+    },
+  },
+);
+
+async function runWith<T, A extends unknown[]>(
+  options: RunnerOptions,
+  main: CoroutineLike<T, A>,
+  args: A,
+  caller: string,
+): Promise<T> {
+  if (_getRunningLoop() !== null) throw new RuntimeError(`${caller} cannot be called from a running event loop`);
+  checkCoroutine(main, args, caller);
+  checkOptions(options, caller);
   const runner = new Runner(options);
   try {
-    return await runner.run(main);
+    return await runner.run(main, ...args);
   } finally {
     await runner.close();
   }
+}
+
+const RUNNER_OPTION_NAMES: readonly string[] = ['debug', 'loopFactory'];
+
+/** A started coroutine, or a function that declares no parameters. */
+function takesNoArguments(main: unknown): boolean {
+  return typeof main !== 'function' || main.length === 0;
+}
+
+/** A plain object whose own keys are all RunnerOptions names (`{}` included). */
+function isRunnerOptions(value: unknown): value is RunnerOptions {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Reflect.ownKeys(value).every((key) => typeof key === 'string' && RUNNER_OPTION_NAMES.includes(key));
 }
 
 /**
@@ -234,8 +297,15 @@ function whenAllDone(loop: EventLoop, futures: ReadonlySet<Future<unknown>>): Fu
   return all;
 }
 
-function checkCoroutine(main: unknown, caller: string): void {
-  if (typeof main === 'function' || isGenerator(main) || isThenable(main)) return;
+function checkCoroutine(main: unknown, args: readonly unknown[], caller: string): void {
+  if (typeof main === 'function') return;
+  if (isGenerator(main) || isThenable(main)) {
+    if (args.length === 0) return;
+    throw new TypeError(
+      `${caller}: arguments were given with a coroutine that has already started (${describeValue(main)}); ` +
+        'pass the coroutine function instead: run(fn, ...args)',
+    );
+  }
   throw new TypeError(`${caller}: a coroutine function or a coroutine was expected, got ${describeValue(main)}`);
 }
 

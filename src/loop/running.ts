@@ -27,10 +27,30 @@ export function _getRunningLoop(): EventLoop | null {
   return runningLoop;
 }
 
-/** The running loop; a RuntimeError when no loop is running. */
-export function getRunningLoop(): EventLoop {
-  if (runningLoop === null) throw new RuntimeError('no running event loop');
+/**
+ * What to write instead, appended to every "no running event loop" error: an
+ * async function runs up to its first await when called, so `run(main())`
+ * and `createTask(fn())` start it before any loop runs.
+ */
+const NO_RUNNING_LOOP_HINT =
+  'no running event loop: if you called run(main()) or createTask(fn()), pass the function instead: run(main) / run(fn, ...args)';
+
+/**
+ * @internal The running loop, for `api` (the public call that needs one,
+ * e.g. 'openConnection()'); a RuntimeError naming `api` and the fix of the
+ * usual cause when no loop is running.
+ */
+export function _requireRunningLoop(api: string): EventLoop {
+  if (runningLoop === null) throw new RuntimeError(`${api}: ${NO_RUNNING_LOOP_HINT}`);
   return runningLoop;
+}
+
+/**
+ * The running loop; a RuntimeError when no loop is running (its message
+ * says how to fix the usual cause, `run(main())` instead of `run(main)`).
+ */
+export function getRunningLoop(): EventLoop {
+  return _requireRunningLoop('getRunningLoop()');
 }
 
 /**

@@ -64,7 +64,7 @@ export class Semaphore extends Acquirable {
     }
     try {
       // A permit handed to this waiter goes back if it is cancelled before running.
-      yield* this.waiters.park(this._getLoop(), { onLostWakeUp: () => this._value++ });
+      yield* this.waiters.park(this._getLoop('acquire'), { onLostWakeUp: () => this._value++ });
     } finally {
       // Waiters that arrived meanwhile may be servable now.
       while (this._value > 0 && this.wakeUpNext()) {

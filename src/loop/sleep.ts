@@ -6,7 +6,7 @@
 import { ValueError } from './errors.js';
 import { Future } from './futures.js';
 import type { TimerHandle } from './handles.js';
-import { getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 
 /** A sleeping Future that drops its timer when cancelled. */
 class SleepFuture<T> extends Future<T> {
@@ -28,7 +28,7 @@ function setResultUnlessCancelled<T>(future: SleepFuture<T>, value: T): void {
 export function sleep<T = undefined>(delay: number, value?: T): Future<T> {
   if (typeof delay !== 'number') throw new TypeError(`sleep: delay must be a number of seconds, got ${typeof delay}`);
   if (Number.isNaN(delay)) throw new ValueError('Invalid delay: NaN (not a number)');
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('sleep()');
   const future = new SleepFuture<T>({ loop });
   if (delay <= 0) {
     future._yieldOnce = true;

@@ -17,7 +17,7 @@ import { ConnectionResetError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 import type { Future } from './futures.js';
 import { Protocol } from './protocols.js';
-import { getEventLoop, getRunningLoop } from './running.js';
+import { _requireRunningLoop, getEventLoop } from './running.js';
 import type { Server } from './server.js';
 import { checkLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type StreamWriterProtocol } from './stream-writer.js';
@@ -187,7 +187,7 @@ export async function openConnection(
   options: ConnectionOptions & StreamOptions = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const { limit, ...connectionOptions } = options;
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('openConnection()');
   const reader = new StreamReader({ limit, loop });
   const protocol = new StreamReaderProtocol(reader, null, loop);
   const [transport] = await loop.createConnection(() => protocol, host, port, connectionOptions);
@@ -200,7 +200,7 @@ export async function openUnixConnection(
   options: UnixConnectionOptions & StreamOptions = {},
 ): Promise<[StreamReader, StreamWriter]> {
   const { limit, ...connectionOptions } = options;
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('openUnixConnection()');
   const reader = new StreamReader({ limit, loop });
   const protocol = new StreamReaderProtocol(reader, null, loop);
   const [transport] = await loop.createUnixConnection(() => protocol, path, connectionOptions);
@@ -219,7 +219,7 @@ export async function startServer(
   options: ServerOptions & StreamOptions = {},
 ): Promise<Server> {
   const { limit, ...serverOptions } = options;
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('startServer()');
   return loop.createServer(streamProtocolFactory(loop, clientConnectedCb, limit), host, port, serverOptions);
 }
 
@@ -230,7 +230,7 @@ export async function startUnixServer(
   options: UnixServerOptions & StreamOptions = {},
 ): Promise<Server> {
   const { limit, ...serverOptions } = options;
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('startUnixServer()');
   return loop.createUnixServer(streamProtocolFactory(loop, clientConnectedCb, limit), path, serverOptions);
 }
 

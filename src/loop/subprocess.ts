@@ -32,7 +32,7 @@ import type { EventLoop } from './event-loop.js';
 import type { Future } from './futures.js';
 import { gather } from './gather.js';
 import { SubprocessProtocol } from './protocols.js';
-import { getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 import { checkLimit, StreamReader } from './stream-reader.js';
 import { StreamWriter, type StreamWriterProtocol } from './stream-writer.js';
 import { FlowControlProtocol } from './streams.js';
@@ -272,7 +272,7 @@ export async function createSubprocessExec(
   args: readonly string[] = [],
   options: ProcessOptions = {},
 ): Promise<Process> {
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('createSubprocessExec()');
   const [limit, rest] = splitLimit(options, 'createSubprocessExec');
   const factory = (): SubprocessStreamProtocol => new SubprocessStreamProtocol(limit, loop);
   const [transport, protocol] = await loop.subprocessExec(factory, program, args, rest);
@@ -281,7 +281,7 @@ export async function createSubprocessExec(
 
 /** createSubprocessExec for a shell command line, run with `/bin/sh -c cmd`. */
 export async function createSubprocessShell(cmd: string, options: ProcessOptions = {}): Promise<Process> {
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('createSubprocessShell()');
   const [limit, rest] = splitLimit(options, 'createSubprocessShell');
   const factory = (): SubprocessStreamProtocol => new SubprocessStreamProtocol(limit, loop);
   const [transport, protocol] = await loop.subprocessShell(factory, cmd, rest);

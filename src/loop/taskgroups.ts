@@ -34,7 +34,7 @@
 import { CancelledError, ExceptionGroup, KeyboardInterrupt, RuntimeError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 import type { Future } from './futures.js';
-import { getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 import { currentTask, isGenerator, type CoroutineLike, type Task } from './tasks.js';
 import { _checkBody, _startBody, type BlockOutcome, type ScopeBody } from './timeouts.js';
 
@@ -131,7 +131,7 @@ export class TaskGroup {
 
   private enter(): void {
     if (this.entered) throw new RuntimeError(`TaskGroup ${this} has already been entered`);
-    this.loop ??= getRunningLoop();
+    this.loop ??= _requireRunningLoop('TaskGroup');
     const parent = currentTask(this.loop);
     if (parent === null) throw new RuntimeError(`TaskGroup ${this} cannot determine the parent task`);
     this.parentTask = parent;

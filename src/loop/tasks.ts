@@ -22,7 +22,7 @@ import { describeValue, extractStack } from './debug.js';
 import { CancelledError, RuntimeError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 import { Future, futureFromPromise, isThenable } from './futures.js';
-import { getRunningLoop, _getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 
 /** A started coroutine: a generator object (Trollius style) or a promise. */
 export type Coroutine<T> = Generator<unknown, T, unknown> | PromiseLike<T>;
@@ -447,7 +447,7 @@ function isCoroutineLike(value: unknown): boolean {
  * the task on the next iteration, so currentTask() is right from its first line.
  */
 export function createTask<T, A extends unknown[]>(fn: CoroutineLike<T, A>, ...args: A): Task<T> {
-  return getRunningLoop().createTask(fn, { args });
+  return _requireRunningLoop('createTask()').createTask(fn, { args });
 }
 
 /** The task running now (in this async context), or null. */
@@ -460,7 +460,7 @@ export function currentTask(loop?: EventLoop): Task<unknown> | null {
 
 /** The tasks of `loop` (the running loop by default) that are not done. */
 export function allTasks(loop?: EventLoop): Set<Task<unknown>> {
-  const target = loop ?? getRunningLoop();
+  const target = loop ?? _requireRunningLoop('allTasks()');
   return Task._pendingOf(target);
 }
 
@@ -476,7 +476,7 @@ export function ensureFuture<T>(awaitable: Awaitable<T>, options: { loop?: Event
     return awaitable;
   }
   if (isGenerator(awaitable) || isThenable(awaitable)) {
-    const loop = options.loop ?? _getRunningLoop() ?? getRunningLoop();
+    const loop = options.loop ?? _requireRunningLoop('ensureFuture()');
     return loop.createTask(awaitable as Coroutine<T>);
   }
   throw new TypeError(`An asyncio.Future, a coroutine or an awaitable is required, got ${describeValue(awaitable)}`);

@@ -33,7 +33,7 @@ import { describeValue } from './debug.js';
 import { CancelledError, RuntimeError, TimeoutError, ValueError } from './errors.js';
 import { isFuture, isThenable } from './futures.js';
 import type { Handle } from './handles.js';
-import { getRunningLoop } from './running.js';
+import { _requireRunningLoop } from './running.js';
 import { currentTask, ensureFuture, isGenerator, type Awaitable, type Coroutine, type Task } from './tasks.js';
 
 /**
@@ -108,7 +108,7 @@ export class Timeout {
     this.handle?.cancel();
     this.handle = null;
     if (when === null || when === Infinity) return;
-    const loop = getRunningLoop();
+    const loop = _requireRunningLoop('Timeout.reschedule()');
     this.handle = when <= loop.time() ? loop.callSoon(this.onTimeout) : loop.callAt(when, this.onTimeout);
   }
 
@@ -234,7 +234,7 @@ function checkWhen(when: unknown, what: string): number | null {
  * none. Needs a running loop. Enter it with `.run(body)` or `await using`.
  */
 export function timeout(delay: number | null): Timeout {
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('timeout()');
   if (delay === null) return new Timeout(null);
   if (typeof delay !== 'number') {
     throw new TypeError(`timeout: delay must be a number of seconds or null, got ${describeValue(delay)}`);

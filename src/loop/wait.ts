@@ -14,7 +14,7 @@ import { CancelledError, TimeoutError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 import { Future, isFuture, isThenable } from './futures.js';
 import type { TimerHandle } from './handles.js';
-import { getEventLoop, getRunningLoop } from './running.js';
+import { _requireRunningLoop, getEventLoop } from './running.js';
 import { ensureFuture, isGenerator, type Awaitable, type CoroutineFunction } from './tasks.js';
 import { timeout as timeoutScope } from './timeouts.js';
 
@@ -74,7 +74,7 @@ export async function wait<F extends AnyFuture>(futures: Iterable<F>, options: W
     throw new ValueError(`Invalid returnWhen value: ${describeValue(returnWhen)}`);
   }
   const delay = checkTimeout(options.timeout ?? null, 'wait');
-  const [done, pending] = await waitUntil(fs, delay, returnWhen, getRunningLoop());
+  const [done, pending] = await waitUntil(fs, delay, returnWhen, _requireRunningLoop('wait()'));
   return [done as Set<unknown> as Set<F>, pending as Set<unknown> as Set<F>];
 }
 
@@ -147,7 +147,7 @@ function releaseWaiter(waiter: Future<void>): void {
  * only be stopped at its next greenloop await.
  */
 export async function waitFor<T>(aw: Awaitable<T> | CoroutineFunction<T>, timeout: number | null): Promise<T> {
-  const loop = getRunningLoop();
+  const loop = _requireRunningLoop('waitFor()');
   checkAwaitable(aw, 'waitFor()', true);
   const delay = checkTimeout(timeout, 'waitFor');
   if (delay !== null && delay <= 0) return cancelBeforeStart(aw, loop);

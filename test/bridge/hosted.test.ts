@@ -126,7 +126,7 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     expectClean(result);
     // The async task's line and the main flow's come from two threads: either order.
     expect(result.stdout.split('\n').sort()).to.deep.equal(
-      ['', 'async task: CancelledError', 'callAsync: fired on time', 'first: fired on time'].concat(
+      ['', 'async task: CancelledError', 'async task: finished', 'callAsync: fired on time', 'first: fired on time'].concat(
         'second: fired on time',
         'withTimeout: expired',
       ),

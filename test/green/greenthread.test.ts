@@ -31,6 +31,7 @@ import {
   unlinkFromGreen,
   waitFor,
   waitForSelf,
+  spawnThenCompute,
 } from './fixtures/threads.js';
 
 /** Waits until a fixture thread has recorded 'parked' (it then blocks in a sleep). */
@@ -78,6 +79,14 @@ describe('green: spawn and wait', () => {
       return { thread: gt };
     });
     expect(() => thread.wait()).to.throw(TypeError, 'boom');
+  });
+
+  it("starts a green thread's child only when the spawner next blocks, as eventlet does", async () => {
+    expect(await runInLoop(async () => spawn(spawnThenCompute, false))).to.deep.equal([false, true]);
+  });
+
+  it('starts a child spawned into a GreenPool only when the spawner next blocks', async () => {
+    expect(await runInLoop(async () => spawn(spawnThenCompute, true))).to.deep.equal([false, true]);
   });
 
   it('spawns and waits from inside a green thread', async () => {

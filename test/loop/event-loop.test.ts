@@ -4,9 +4,11 @@
  */
 import { expect } from 'chai';
 import sinon from 'sinon';
+import { threadId, Worker } from 'node:worker_threads';
 import {
   EventLoop,
   RuntimeError,
+  coroutine,
   getRunningLoop,
   logger,
   newEventLoop,
@@ -448,6 +450,91 @@ describe('EventLoop', () => {
         if (saved === undefined) delete process.env.GREENLOOP_DEBUG;
         else process.env.GREENLOOP_DEBUG = saved;
       }
+    });
+  });
+
+  describe('debug mode refuses coroutines as callbacks (asyncio _check_callback)', () => {
+    async function asyncFn(): Promise<void> {}
+    function* generatorFn(): Generator<unknown, void, unknown> {}
+    const wrapped = coroutine(generatorFn);
+
+    it('refuses coroutine functions and coroutines in every scheduling call', () => {
+      loop.setDebug(true);
+      const promise = asyncFn();
+      const cases: [string, () => unknown][] = [
+        ['callSoon', () => loop.callSoon(asyncFn)],
+        ['callSoon', () => loop.callSoon(generatorFn)],
+        ['callSoon', () => loop.callSoon(wrapped)],
+        ['callSoon', () => loop.callSoon(promise as never)],
+        ['callSoon', () => loop.callSoon(generatorFn() as never)],
+        ['callLater', () => loop.callLater(1, asyncFn)],
+        ['callAt', () => loop.callAt(loop.time() + 1, generatorFn)],
+        ['callSoonThreadsafe', () => loop.callSoonThreadsafe(wrapped)],
+        ['callSoonThreadsafe', () => loop.callSoonThreadsafe(promise as never)],
+      ];
+      for (const [method, schedule] of cases) {
+        expect(schedule, method).to.throw(TypeError, `coroutines cannot be used with ${method}()`);
+      }
+    });
+
+    it('accepts them outside debug mode, and plain functions in debug mode', () => {
+      loop.setDebug(false);
+      expect(() => loop.callSoon(asyncFn).cancel()).not.to.throw();
+      loop.setDebug(true);
+      expect(() => loop.callSoon(() => undefined).cancel()).not.to.throw();
+      expect(() => loop.callLater(1, function plain() {}).cancel()).not.to.throw();
+    });
+  });
+
+  describe('callSoonThreadsafe', () => {
+    it('raises RuntimeError on a closed loop', () => {
+      loop.close();
+      expect(() => loop.callSoonThreadsafe(() => undefined)).to.throw(RuntimeError, 'Event loop is closed');
+    });
+
+    it("wakes a loop awaiting a Future from a worker's 'message' handler, on the loop's thread", async function () {
+      this.timeout(10000);
+      const worker = new Worker(
+        "const { parentPort } = require('node:worker_threads'); setTimeout(() => parentPort.postMessage('ready'), 50);",
+        { eval: true },
+      );
+      try {
+        const outcome = await loop.runUntilComplete(async () => {
+          const future = loop.createFuture<[string, number]>();
+          // Only a far timer is armed: the loop sleeps until it or a wake-up.
+          const far = loop.callLater(60, () => undefined);
+          worker.once('message', (message: string) => {
+            loop.callSoonThreadsafe(() => future.setResult([message, threadId]));
+          });
+          const started = loop.time();
+          const value = await future;
+          far.cancel();
+          return [...value, loop.time() - started] as const;
+        });
+        expect(outcome[0]).to.equal('ready');
+        expect(outcome[1]).to.equal(threadId);
+        expect(outcome[2]).to.be.below(5);
+      } finally {
+        await worker.terminate();
+      }
+    });
+
+    it('wakes a loop waiting on nothing from a Node timer', async () => {
+      const value = await loop.runUntilComplete(async () => {
+        const future = loop.createFuture<string>();
+        setTimeout(() => loop.callSoonThreadsafe(() => future.setResult('woken')), 20);
+        return future;
+      });
+      expect(value).to.equal('woken');
+    });
+
+    it('queues the callback on a loop that is not running, for its next run', async () => {
+      const spy = sinon.spy();
+      loop.callSoonThreadsafe(spy, 1);
+      expect(spy.called).to.equal(false);
+      loop.callSoon(() => loop.stop());
+      await loop.runForever();
+      expect(spy.calledOnceWith(1)).to.equal(true);
     });
   });
 });

@@ -199,6 +199,55 @@ describe('run()', () => {
   });
 });
 
+describe('run(fn, ...args)', () => {
+  it('calls main with the arguments, inside the main task', async () => {
+    async function add(a: number, b: number): Promise<[number, boolean]> {
+      await sleep(0);
+      return [a + b, currentTask() !== null];
+    }
+    expect(await run(add, 2, 3)).to.deep.equal([5, true]);
+  });
+
+  it('passes arguments to a generator function too', async () => {
+    function* greet(name: string, punctuation: string): Generator<unknown, string, unknown> {
+      yield sleep(0);
+      return `hello ${name}${punctuation}`;
+    }
+    expect(await run(greet, 'loop', '!')).to.equal('hello loop!');
+  });
+
+  it('passes a plain object to a main that takes parameters', async () => {
+    const seen = await run(async (config: { debug: boolean }) => [config, getRunningLoop().getDebug()] as const, { debug: true });
+    expect(seen[0]).to.deep.equal({ debug: true });
+    expect(seen[1]).to.equal(false);
+  });
+
+  it('still reads { debug } after a main that takes none as options (the older form)', async () => {
+    expect(await run(async () => getRunningLoop().getDebug(), { debug: true })).to.equal(true);
+    const noParams = async (...rest: unknown[]): Promise<number> => rest.length;
+    expect(await run(noParams, { debug: true }, 2)).to.equal(2);
+  });
+
+  it('run.withOptions(options, main, ...args) sets options and passes arguments', async () => {
+    const seen = await run.withOptions({ debug: true }, async (x: number) => [x, getRunningLoop().getDebug()], 7);
+    expect(seen).to.deep.equal([7, true]);
+    const err = await rejection(run.withOptions({ debug: 'yes' as never }, async () => 1));
+    expect(err).to.be.instanceOf(TypeError).with.property('message').that.matches(/^run\.withOptions\(\): debug must be a boolean/);
+  });
+
+  it('refuses arguments with a coroutine already started', async () => {
+    const started = (async (): Promise<number> => 1)();
+    const err = await rejection(run(started as never, 5));
+    expect(err).to.be.instanceOf(TypeError).with.property('message').that.matches(/pass the coroutine function instead/);
+    await started;
+  });
+
+  it('Runner.run(fn, ...args) passes the arguments', async () => {
+    await using runner = new Runner();
+    expect(await runner.run(async (a: string, b: number) => a.repeat(b), 'ab', 2)).to.equal('abab');
+  });
+});
+
 describe('Runner', () => {
   it('sets the debug mode of its loop when asked', async () => {
     for (const debug of [true, false]) {
