@@ -45,6 +45,14 @@ export interface BridgeOptions {
   spinLimit?: number;
   /** Debug mode: green threads remember where they were spawned, for error reports. */
   debug?: boolean;
+  /**
+   * Seconds a killed green thread (`kill()`, a green `Timeout`) may go on
+   * computing without making a green call before its worker is terminated:
+   * the thread then dies with the kill's error (GreenletExit by default)
+   * without running its `finally` blocks, and the worker is never reused.
+   * Default: 1.
+   */
+  killGrace?: number;
 }
 
 /** Where the hub runs for green calls made on the main thread: see `BridgeOptions.hub`. */
@@ -58,6 +66,7 @@ export interface BridgeSettings {
   idleTimeout: number;
   spinLimit: number;
   debug: boolean;
+  killGrace: number;
 }
 
 /** @internal The current settings (`bridge` null: decided by the environment). */
@@ -69,6 +78,7 @@ export const settings: BridgeSettings = {
   idleTimeout: 30,
   spinLimit: 100,
   debug: false,
+  killGrace: 1,
 };
 
 const listeners = new Set<(settings: BridgeSettings) => void>();
@@ -86,6 +96,7 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
   'idleTimeout',
   'spinLimit',
   'debug',
+  'killGrace',
 ];
 
 /**
@@ -95,10 +106,10 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
  *   or a value of the wrong type: `bridge` and `debug` must be booleans (a
  *   string such as `'off'` is refused, not read as truthy), `hub` one of the
  *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `maxIdleWorkers`,
- *   `idleTimeout` and `spinLimit` numbers;
+ *   `idleTimeout`, `spinLimit` and `killGrace` numbers;
  * - ValueError for a value of the right type out of range: a `hub` string
  *   other than the three above, a negative or fractional `poolSize`,
- *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout`.
+ *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout` or `killGrace`.
  */
 export function configure(options: BridgeOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -125,6 +136,7 @@ export function configure(options: BridgeOptions): void {
   if (options.idleTimeout !== undefined) next.idleTimeout = checkSeconds('idleTimeout', options.idleTimeout);
   if (options.spinLimit !== undefined) next.spinLimit = checkCount('spinLimit', options.spinLimit);
   if (options.debug !== undefined) next.debug = checkBoolean('debug', options.debug);
+  if (options.killGrace !== undefined) next.killGrace = checkSeconds('killGrace', options.killGrace);
   Object.assign(settings, next);
   for (const listener of listeners) listener(settings);
 }
@@ -192,7 +204,8 @@ function frameFile(line: string): string | null {
   return file;
 }
 
-function isOwnFrame(line: string): boolean {
+/** @internal Whether a stack line is a frame of greenloop itself or of Node's internals. */
+export function isOwnFrame(line: string): boolean {
   if (NODE_FRAME.test(line)) return true;
   const file = frameFile(line);
   if (file === null) return false;

@@ -14,7 +14,9 @@
  * - `kill()` raises GreenletExit (or the given error) in the thread at the
  *   blocking call it is parked in, or at its next one; it may catch it and
  *   go on. Killing a thread that has not started means its body never runs,
- *   and `wait()` raises the error;
+ *   and `wait()` raises the error. Green threads are real threads: one that
+ *   makes no green call within `killGrace` seconds loses its worker and dies
+ *   with the error, without running its `finally` blocks;
  * - `cancel()` kills only a thread that has not started;
  * - `link(cb, ...args)` calls `cb(thread, ...args)` when the thread exits, or
  *   at once if it already has;
@@ -113,6 +115,13 @@ export class GreenThread<T = unknown> implements PromiseLike<T> {
    * parked in, or at its next one. Does nothing on a dead thread. From green
    * code, returns once the target has reacted (died or blocked again);
    * killing the current thread throws `error` right here.
+   *
+   * A thread that makes no green call within `killGrace` seconds (default
+   * 1, see `configure()`), such as one stuck in a CPU loop, has its worker
+   * terminated: it dies with `error` (waiters and `await` see it as after any
+   * kill), **its `finally` blocks and `using` disposals did not run**, and
+   * the worker is never reused. Semaphore permits it held are released (see
+   * semaphore.ts). A green `Timeout` that expires is delivered the same way.
    */
   kill(error?: unknown): void {
     const core = this._core;

@@ -6,14 +6,61 @@
  * it is woken, so a newcomer never takes it first; a permit handed to a
  * waiter that never received it (its thread was killed at that moment) is
  * given back with `undoAcquire()`.
+ *
+ * Each core also keeps who holds its permits (`Holdings`), so that the
+ * permits of a green thread that dies abnormally (its worker crashed or was
+ * terminated) go back to the waiters instead of being lost.
  */
 import type { EventLoop } from '../loop/event-loop.js';
 import { ValueError } from '../loop/errors.js';
 import { HubCore } from './hub-object.js';
 import { WaiterLine, type Waiter } from './waiters.js';
 
+/** The holder id of async code on the hub's thread (green thread ids start at 1). */
+export const ASYNC_HOLDER = 0;
+
+/**
+ * Who holds a semaphore's permits: green thread id (or ASYNC_HOLDER) ->
+ * permits. A semaphore is not owned (as in eventlet): any thread may
+ * release. A release pays back a permit of the releaser if it holds one,
+ * else the one held longest by another holder, so that a permit released on
+ * another's behalf is never given back twice when that holder dies.
+ */
+export class Holdings {
+  private readonly counts = new Map<number, number>();
+
+  add(holder: number): void {
+    this.counts.set(holder, (this.counts.get(holder) ?? 0) + 1);
+  }
+
+  /** A release by `releaser`: see the class documentation. */
+  pay(releaser: number): void {
+    const holder = this.counts.has(releaser) ? releaser : this.counts.keys().next().value;
+    if (holder === undefined) return;
+    const left = (this.counts.get(holder) as number) - 1;
+    if (left > 0) this.counts.set(holder, left);
+    else this.counts.delete(holder);
+  }
+
+  /** Forgets and returns how many permits `holder` holds. */
+  take(holder: number): number {
+    const count = this.counts.get(holder) ?? 0;
+    this.counts.delete(holder);
+    return count;
+  }
+
+  /** How many permits `holder` holds. */
+  of(holder: number): number {
+    return this.counts.get(holder) ?? 0;
+  }
+}
+
 /** What every semaphore core offers to `acquire()`. */
 export interface AcquireCore extends HubCore {
+  /** Who holds its permits. */
+  readonly holdings: Holdings;
+  /** The public class's name, for reports. */
+  readonly kind: string;
   /** Whether an `acquire()` now would block. */
   locked(): boolean;
   /** Whether a `release()` now would block (only a CappedSemaphore's can). */
@@ -26,10 +73,13 @@ export interface AcquireCore extends HubCore {
   parkAcquirer(loop: EventLoop, timeout: number | null): Waiter<boolean>;
   /** Gives back a permit an acquirer was handed but never received. */
   undoAcquire(): void;
+  /** Gives back `count` permits of a thread that died; returns how many went back. */
+  releaseLost(count: number): number;
 }
 
 /** A counter of permits (eventlet's Semaphore; `bound` makes it a BoundedSemaphore). */
 export class SemaphoreCore extends HubCore implements AcquireCore {
+  readonly holdings = new Holdings();
   private readonly acquirers = new WaiterLine<boolean>();
 
   constructor(
@@ -41,6 +91,10 @@ export class SemaphoreCore extends HubCore implements AcquireCore {
 
   get counter(): number {
     return this.count;
+  }
+
+  get kind(): string {
+    return this.bound === null ? 'Semaphore' : 'BoundedSemaphore';
   }
 
   locked(): boolean {
@@ -71,6 +125,11 @@ export class SemaphoreCore extends HubCore implements AcquireCore {
     this.undoAcquire();
   }
 
+  releaseLost(count: number): number {
+    for (let i = 0; i < count; i++) this.undoAcquire();
+    return count;
+  }
+
   undoAcquire(): void {
     this.count++;
     for (let waiter = this.acquirers.first(); waiter !== undefined && this.count > 0; waiter = this.acquirers.first()) {
@@ -92,6 +151,7 @@ export class SemaphoreCore extends HubCore implements AcquireCore {
  * count the blocked callers as eventlet's pair of semaphores does.
  */
 export class CappedCore extends HubCore implements AcquireCore {
+  readonly holdings = new Holdings();
   private readonly acquirers = new WaiterLine<boolean>();
   private readonly releasers = new WaiterLine<boolean>();
 
@@ -100,6 +160,10 @@ export class CappedCore extends HubCore implements AcquireCore {
     private readonly limit: number,
   ) {
     super();
+  }
+
+  get kind(): string {
+    return 'CappedSemaphore';
   }
 
   locked(): boolean {
@@ -136,6 +200,13 @@ export class CappedCore extends HubCore implements AcquireCore {
   undoAcquire(): void {
     this.count++;
     this.serve();
+  }
+
+  releaseLost(count: number): number {
+    // Never past the limit (releases made for the dead thread may have filled it).
+    let released = 0;
+    while (released < count && this.tryRelease()) released++;
+    return released;
   }
 
   /** Adds a permit if below the limit (or hands it to a blocked acquirer); false if it must wait. */

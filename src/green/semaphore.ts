@@ -20,6 +20,19 @@
  *   its initial value; a CappedSemaphore's `release()` blocks at its limit.
  * `run(fn)` holds a permit while `fn` runs (eventlet's `with sem:`),
  * `hold()` returns a Hold for `using`, and `runAsync(fn)` is the async form.
+ *
+ * Permits of a thread that dies abnormally go back. A semaphore is not
+ * owned: a thread that returns (or raises) while holding permits keeps
+ * them taken, as in eventlet. But the hub records which green thread holds
+ * how many permits, and when a green thread dies abnormally (its worker
+ * crashed, called `process.exit()`, ran out of memory, or was terminated
+ * after a kill's grace period: its `finally` blocks never ran), the permits
+ * it still holds are released, waking the waiters, and the loop's exception
+ * handler is told which thread died holding what. Any thread (or async
+ * code) may release a permit another acquired: a release pays back one of
+ * the releaser's own permits if it holds any, else the one held longest by
+ * another holder, so a permit released on another thread's behalf is never
+ * released again when that thread dies.
  */
 import { ValueError } from '../loop/errors.js';
 import { isThenable } from '../loop/futures.js';
@@ -30,7 +43,8 @@ import { isGenerator } from '../loop/tasks.js';
 import { blockingOnHub } from '../bridge/call.js';
 import type { GreenCaller } from '../bridge/thread.js';
 import { HubObject, checkTimeout, defineHubObject, onUndelivered, registerCoreOperation } from './hub-object.js';
-import { CappedCore, SemaphoreCore, type AcquireCore } from './semaphore-core.js';
+import { onThreadExit } from '../bridge/thread.js';
+import { ASYNC_HOLDER, CappedCore, SemaphoreCore, type AcquireCore } from './semaphore-core.js';
 import { awaitWaiter } from './waiters.js';
 
 const MODULE = import.meta.url;
@@ -48,7 +62,10 @@ abstract class GreenSemaphore<C extends AcquireCore> extends HubObject<C> {
     const seconds = checkAcquire(blocking, timeout, 'acquire()');
     const core = this._core;
     if (core === null) return this._remote('sem.acquire', [Boolean(blocking), seconds]);
-    if (core.tryAcquire()) return true;
+    if (core.tryAcquire()) {
+      acquiredBy(core, ASYNC_HOLDER);
+      return true;
+    }
     if (!blocking) return false;
     throw blockingOnHub(`${this.constructor.name}.acquire()`, 'use `await semaphore.acquireAsync()`');
   }
@@ -138,7 +155,7 @@ export class Semaphore extends GreenSemaphore<SemaphoreCore> {
 
   /** Adds a permit, waking the first waiter; always true (as eventlet). */
   release(): true {
-    if (this._core !== null) this._core.release();
+    if (this._core !== null) releasedBy(this._core, ASYNC_HOLDER);
     else this._remote('sem.release');
     return true;
   }
@@ -165,7 +182,10 @@ export class CappedSemaphore extends GreenSemaphore<CappedCore> {
     const seconds = checkTimeout(timeout, 'release()');
     const core = this._core;
     if (core === null) return this._remote('capped.release', [Boolean(blocking), seconds]);
-    if (core.tryRelease()) return true;
+    if (core.tryRelease()) {
+      core.holdings.pay(ASYNC_HOLDER);
+      return true;
+    }
     if (!blocking) return false;
     throw blockingOnHub('CappedSemaphore.release()', 'use `await semaphore.releaseAsync()`');
   }
@@ -239,37 +259,95 @@ function giveBack(core: AcquireCore, acquired: boolean): void {
 
 function* acquireSteps(core: AcquireCore, timeout: number | null): Generator<unknown, boolean, unknown> {
   const loop = core.bind(getRunningLoop());
-  if (core.tryAcquire()) return true;
-  return yield* awaitWaiter(core.parkAcquirer(loop, timeout), (acquired) => giveBack(core, acquired));
+  const acquired = core.tryAcquire() || (yield* awaitWaiter(core.parkAcquirer(loop, timeout), (got) => giveBack(core, got)));
+  if (acquired) acquiredBy(core, ASYNC_HOLDER);
+  return acquired;
 }
 
 function* releaseSteps(core: CappedCore, timeout: number | null): Generator<unknown, boolean, unknown> {
   const loop = core.bind(getRunningLoop());
-  if (core.tryRelease()) return true;
-  return yield* awaitWaiter(core.parkReleaser(loop, timeout));
+  const released = core.tryRelease() || (yield* awaitWaiter(core.parkReleaser(loop, timeout)));
+  if (released) core.holdings.pay(ASYNC_HOLDER);
+  return released;
 }
+
+// ---- who holds permits ---------------------------------------------------------------------
+
+/** The semaphores each live green thread took permits of (hub side). */
+const heldBy = new Map<number, Set<AcquireCore>>();
+
+/** `holder` (a green thread id, or ASYNC_HOLDER) now holds one more permit of `core`. */
+function acquiredBy(core: AcquireCore, holder: number): void {
+  core.holdings.add(holder);
+  if (holder === ASYNC_HOLDER) return;
+  let cores = heldBy.get(holder);
+  if (cores === undefined) heldBy.set(holder, (cores = new Set()));
+  cores.add(core);
+}
+
+/** A Semaphore's or BoundedSemaphore's release by `releaser`. */
+function releasedBy(core: SemaphoreCore, releaser: number): void {
+  core.release();
+  core.holdings.pay(releaser);
+}
+
+/** A permit handed to a green thread that never received it goes back, and is no longer its. */
+function giveBackTo(core: AcquireCore, holder: number, acquired: boolean): void {
+  if (!acquired) return;
+  core.holdings.pay(holder);
+  core.undoAcquire();
+}
+
+// A thread that dies abnormally gives back the permits it still holds;
+// one that ends normally keeps them taken (a semaphore is not owned).
+onThreadExit((thread, abnormal) => {
+  const cores = heldBy.get(thread.id);
+  if (cores === undefined) return;
+  heldBy.delete(thread.id);
+  if (!abnormal) return;
+  const released: string[] = [];
+  for (const core of cores) {
+    const count = core.releaseLost(core.holdings.take(thread.id));
+    if (count > 0) released.push(`${count} permit${count === 1 ? '' : 's'} of a ${core.kind}`);
+  }
+  return released;
+});
 
 // ---- operations for green threads ----------------------------------------------------------
 
 registerCoreOperation(
   'sem.acquire',
   (caller: GreenCaller, core: AcquireCore, blocking: boolean, timeout: number | null) => {
-    if (core.tryAcquire()) return true;
+    if (core.tryAcquire()) {
+      acquiredBy(core, caller.id);
+      return true;
+    }
     if (!blocking) return false;
     const waiter = core.parkAcquirer(caller.loop, timeout);
-    onUndelivered(caller, waiter, (acquired) => giveBack(core, acquired));
+    // Handed a permit: it is the caller's (given back below if it never receives it).
+    waiter.addDoneCallback(() => {
+      if (!waiter.cancelled() && waiter.exception() === null && waiter.result()) acquiredBy(core, caller.id);
+    });
+    onUndelivered(caller, waiter, (acquired) => giveBackTo(core, caller.id, acquired));
     return waiter;
   },
 );
 
-registerCoreOperation('sem.release', (_caller: GreenCaller, core: SemaphoreCore) => core.release());
+registerCoreOperation('sem.release', (caller: GreenCaller, core: SemaphoreCore) => releasedBy(core, caller.id));
 
 registerCoreOperation(
   'capped.release',
   (caller: GreenCaller, core: CappedCore, blocking: boolean, timeout: number | null) => {
-    if (core.tryRelease()) return true;
+    if (core.tryRelease()) {
+      core.holdings.pay(caller.id);
+      return true;
+    }
     if (!blocking) return false;
-    return core.parkReleaser(caller.loop, timeout);
+    const waiter = core.parkReleaser(caller.loop, timeout);
+    waiter.addDoneCallback(() => {
+      if (!waiter.cancelled() && waiter.exception() === null && waiter.result()) core.holdings.pay(caller.id);
+    });
+    return waiter;
   },
 );
 

@@ -101,7 +101,7 @@ describe('bridge: configure and dropping the bridge', () => {
     expect(() => configure(wrong({ poolSize: 37, bridge: 'false' }))).to.throw(TypeError, /bridge/);
     expect(() => configure(wrong({ bridges: false }))).to.throw(
       TypeError,
-      /unknown option "bridges"; valid options are bridge, hub, poolSize, maxIdleWorkers, idleTimeout, spinLimit, debug/,
+      /unknown option "bridges"; valid options are bridge, hub, poolSize, maxIdleWorkers, idleTimeout, spinLimit, debug, killGrace/,
     );
     expect(() => configure(wrong(null))).to.throw(TypeError, /options must be an object/);
     expect(bridgeEnabled()).to.equal(true);

@@ -6,15 +6,37 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { newEventLoop } from '../../src/loop/index.js';
-import { GreenThread, spawn, spawnAfter } from '../../src/green/index.js';
-import { HubClosedError, WorkerCrashedError, poolStats, shutdownWorkers } from '../../src/bridge/index.js';
+import {
+  BoundedSemaphore,
+  CappedSemaphore,
+  GreenThread,
+  GreenletExit,
+  Semaphore,
+  Timeout,
+  spawn,
+  spawnAfter,
+} from '../../src/green/index.js';
+import { HubClosedError, WorkerCrashedError, configure, poolStats, shutdownWorkers } from '../../src/bridge/index.js';
+import type { ExceptionContext } from '../../src/loop/event-loop.js';
+import { CancelledError } from '../../src/loop/errors.js';
 import { closeGrace } from '../../src/bridge/thread.js';
 import { runInLoop } from '../helpers.js';
 import { useGreenWorkers, waitUntil } from './workers.js';
 import { clearRecords, records } from '../green/fixtures/record.js';
 import { double, fail, waitFor } from '../green/fixtures/threads.js';
 import { hubLog } from './fixtures/ops.js';
-import { crashAfterReturn, exitWorker, parkInSlowCall, releasedBy, stubborn } from './fixtures/faults.js';
+import {
+  acquireUntimed,
+  crashAfterReturn,
+  exitWorker,
+  holdThenExit,
+  holdThenReturn,
+  parkInSlowCall,
+  releasedBy,
+  spinForever,
+  spinUnderTimeout,
+  stubborn,
+} from './fixtures/faults.js';
 
 async function outcomeOf(thread: PromiseLike<unknown>): Promise<unknown> {
   return thread.then(
@@ -71,6 +93,93 @@ describe('bridge: faults of green threads', () => {
       expect(await spawn(crashAfterReturn)).to.equal('returned');
       expect(await waitUntil(() => poolStats().live < liveBefore)).to.equal(true);
       expect(await spawn(double, 3)).to.equal(6);
+    });
+  });
+});
+
+describe('bridge: killing a green thread that computes without green calls', () => {
+  useGreenWorkers(3);
+
+  beforeEach(() => {
+    clearRecords();
+    configure({ killGrace: 0.2 });
+  });
+  afterEach(() => configure({ killGrace: 1 }));
+
+  it('terminates its worker after killGrace: the thread and its waiters fail with GreenletExit, the pool goes on', async function () {
+    this.timeout(20000);
+    await runInLoop(async () => {
+      const spinning = spawn(spinForever);
+      const greenWaiter = spawn(waitFor, spinning);
+      expect(await waitUntil(() => records().includes('spinning'))).to.equal(true);
+      const slot = spinning._core?.slot;
+      expect(slot?.worker).to.not.equal(null);
+      spinning.kill();
+      // A hang limit only: the grace is 0.2 s.
+      expect(await waitUntil(() => spinning.dead, 10000), 'killed within the grace period').to.equal(true);
+      // It died of GreenletExit; `await` of a thread killed so rejects with CancelledError.
+      expect(spinning._core?.outcome?.value).to.be.instanceOf(GreenletExit);
+      expect(await outcomeOf(spinning)).to.be.instanceOf(CancelledError);
+      await outcomeOf(greenWaiter);
+      expect(greenWaiter._core?.outcome?.value).to.be.instanceOf(GreenletExit);
+      // Its worker is stopped, never reused.
+      expect(await waitUntil(() => slot?.alive === false, 10000)).to.equal(true);
+      expect(await spawn(double, 5)).to.equal(10);
+    });
+  });
+
+  it('terminates the worker of a thread that computes through its green Timeout, failing it with the Timeout', async function () {
+    this.timeout(20000);
+    await runInLoop(async () => {
+      const spinning = spawn(spinUnderTimeout, 0.05);
+      expect(await waitUntil(() => spinning.dead, 10000)).to.equal(true);
+      expect(await outcomeOf(spinning)).to.be.instanceOf(Timeout);
+      expect(await spawn(double, 6)).to.equal(12);
+    });
+  });
+});
+
+describe('bridge: semaphore permits of a thread that dies', () => {
+  useGreenWorkers(3);
+
+  beforeEach(clearRecords);
+
+  const kinds: [string, () => Semaphore | CappedSemaphore][] = [
+    ['Semaphore', () => new Semaphore(1)],
+    ['BoundedSemaphore', () => new BoundedSemaphore(1)],
+    ['CappedSemaphore', () => new CappedSemaphore(1, 1)],
+  ];
+  for (const [kind, create] of kinds) {
+    it(`gives a ${kind}'s permits held by a thread whose worker exits to an untimed waiter, and reports it`, async () => {
+      const reports: ExceptionContext[] = [];
+      await runInLoop(
+        async () => {
+          const sem = create();
+          const holder = spawn(holdThenExit, sem);
+          expect(await waitUntil(() => records().includes('holding'))).to.equal(true);
+          const waiter = spawn(acquireUntimed, sem);
+          expect(await outcomeOf(holder)).to.be.instanceOf(WorkerCrashedError);
+          expect(await waiter).to.equal('acquired');
+        },
+        (loop) => loop.setExceptionHandler((_loop, context) => reports.push(context)),
+      );
+      const messages = reports.map((context) => context.message);
+      expect(messages.join('\n')).to.match(
+        new RegExp(`Green thread \\d+ \\(holdThenExit\\) died holding 1 permit of a ${kind}`),
+      );
+      expect(reports.find((context) => /holdThenExit/.test(String(context.message)))?.exception).to.be.instanceOf(
+        WorkerCrashedError,
+      );
+    });
+  }
+
+  it('leaves the permits of a thread that returns taken (a semaphore is not owned)', async () => {
+    await runInLoop(async () => {
+      const sem = new Semaphore(1);
+      expect(await spawn(holdThenReturn, sem)).to.equal('holding');
+      expect(sem.counter).to.equal(0);
+      sem.release();
+      expect(sem.counter).to.equal(1);
     });
   });
 });
