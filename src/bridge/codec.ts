@@ -6,9 +6,18 @@
  * refuses functions. At the top level of arguments and results this codec
  * restores what users rely on:
  * - errors are rebuilt as the same class on the other side, with `message`,
- *   `stack`, `code` and their other own fields (classes are found by `name`;
- *   greenloop's own classes and the built-in ones are known,
- *   `registerErrorClass` adds an application's);
+ *   `stack`, `code` and their other own fields. The class is the error's
+ *   nearest registered class (its own, or an ancestor: greenloop's classes
+ *   and the built-in ones are known, `registerErrorClass` adds an
+ *   application's), found by the name it was registered under, so a class
+ *   that does not set `name` crosses too; an error of no registered class
+ *   but Error arrives as a plain Error keeping its `name`;
+ * - an error that crossed from another thread keeps its stack from there,
+ *   followed by a `--- crossed from green thread N into ... ---` line and
+ *   the frames of the code that received it (greenloop's own frames left
+ *   out): the green caller of `callAsync` or `GreenThread.wait()`; when a
+ *   green thread's error is awaited on the loop's thread no user frame is
+ *   on the stack there, and the line stands alone;
  * - a Uint8Array arrives as a Buffer (sharing its memory);
  * - a module-level function travels as a reference and is imported on the
  *   other side (see reference.ts);
@@ -20,7 +29,10 @@
 import * as loopErrors from '../loop/errors.js';
 import * as greenErrors from '../green/errors.js';
 import * as bridgeErrors from './errors.js';
+import { isMainThread, threadId } from 'node:worker_threads';
+import { isOwnFrame } from './config.js';
 import { functionRef, resolveRef, type FunctionRef } from './reference.js';
+import { isHostedHub, poolWorkerState, type WorkerJob } from './worker-state.js';
 
 /** The key marking an encoded special value; no user object carries it. */
 const TAG = '\u0000greenloop';
@@ -35,6 +47,10 @@ export interface EncodedError {
   /** AggregateError's `errors`. */
   errors?: unknown[];
   cause?: unknown;
+  /** The registered name of its nearest registered class, when that is not `name`. */
+  cls?: string;
+  /** Where it was encoded: the Node thread, and what ran there. */
+  origin?: { thread: number; label: string };
 }
 
 interface Tagged {
@@ -57,15 +73,25 @@ export interface ValueCodec<T> {
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 const errorClasses = new Map<string, ErrorClass>();
+/** The name each registered class was registered under (the last one). */
+const classNames = new Map<unknown, string>();
 const valueCodecs = new Map<string, ValueCodec<unknown>>();
 
 /**
- * Makes errors named `name` (the class's own name by default) rebuild as
- * instances of `cls` when they cross threads. Call it at module top level, so
- * every thread that imports the module registers the class.
+ * Makes errors of class `cls` (and of its unregistered subclasses) rebuild
+ * as instances of `cls` when they cross threads, with their `name`,
+ * `message`, `stack`, `code` and other own fields. The class is sent by
+ * `name` (the class's own name by default; pass another one when two
+ * classes share a name), so both threads must register it: call it at the
+ * top level of the module that exports the class, so every thread that
+ * imports the module registers it. An error whose class is not registered
+ * on the receiving thread arrives as its nearest registered ancestor there
+ * (a plain Error at worst) keeping its `name`, `message`, `stack`, `code`
+ * and other own fields.
  */
 export function registerErrorClass(cls: ErrorClass, name: string = cls.name): void {
   errorClasses.set(name, cls);
+  classNames.set(cls, name);
 }
 
 /** Maps an error rebuilt on this thread to the object to raise (see `registerErrorReviver`). */
@@ -106,7 +132,9 @@ export function encodeError(error: unknown): EncodedError {
   if (!(error instanceof Error)) {
     return { name: 'Error', message: `non-error value thrown: ${describeThrown(error)}`, props: { thrown: cloneable(error) } };
   }
-  const encoded: EncodedError = { name: error.name, message: error.message, stack: error.stack };
+  const encoded: EncodedError = { name: error.name, message: error.message, stack: error.stack, origin: here() };
+  const cls = registeredClassOf(error);
+  if (cls !== undefined && cls !== error.name) encoded.cls = cls;
   for (const key of Object.keys(error)) {
     if (SKIPPED_PROPS.has(key)) continue;
     const value = cloneable((error as unknown as Record<string, unknown>)[key]);
@@ -119,13 +147,13 @@ export function encodeError(error: unknown): EncodedError {
 
 /** The error for `encoded`, as an instance of its registered class (Error otherwise). */
 export function decodeError(encoded: EncodedError): Error {
-  const cls = errorClasses.get(encoded.name) ?? Error;
+  const cls = (encoded.cls === undefined ? undefined : errorClasses.get(encoded.cls)) ?? errorClasses.get(encoded.name) ?? Error;
   const error = Object.create(cls.prototype) as Error;
   const define = (key: string, value: unknown): void => {
     Object.defineProperty(error, key, { value, writable: true, configurable: true, enumerable: false });
   };
   define('message', encoded.message);
-  if (encoded.stack !== undefined) define('stack', encoded.stack);
+  if (encoded.stack !== undefined) define('stack', crossedStack(encoded.stack, encoded.origin));
   if (encoded.errors !== undefined) define('errors', encoded.errors.map((inner) => decodeValue(inner)));
   if (encoded.cause !== undefined) define('cause', decodeValue(encoded.cause));
   // greenloop's classes set `name` as an own field; do the same for every class.
@@ -137,6 +165,70 @@ export function decodeError(encoded: EncodedError): Error {
   }
   const revive = errorRevivers.get(encoded.name);
   return revive === undefined ? error : revive(error);
+}
+
+/**
+ * The registered name of the nearest registered class of `error`, or
+ * undefined to go by `error.name` (a class registered under that name it
+ * belongs to, or an Error renamed by hand, as Node names some of its errors).
+ */
+function registeredClassOf(error: Error): string | undefined {
+  for (let proto = Object.getPrototypeOf(error) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
+    const name = classNames.get((proto as { constructor?: unknown }).constructor);
+    if (name === undefined) continue;
+    if (name === error.name) return undefined;
+    // A plain Error named by hand after a registered class goes by its name, as before.
+    if (name === 'Error' && errorClasses.has(error.name)) return undefined;
+    return name;
+  }
+  return undefined;
+}
+
+/**
+ * The last job a worker decoded arguments for: the worker runtime reports a
+ * job's outcome just after it cleared its current job, and that outcome's
+ * error still belongs to it.
+ */
+let lastJob: WorkerJob | null = null;
+
+/**
+ * This thread, and what runs in it now, for the crossing line of stacks:
+ * a green thread or thread-pool call of a worker, or the thread itself
+ * (the main thread, usually running the event loop).
+ */
+function here(): { thread: number; label: string } {
+  let label: string;
+  if (poolWorkerState() !== null) {
+    const job = poolWorkerState()?.job ?? lastJob;
+    if (job === null) label = `worker thread ${threadId}`;
+    else label = job.kind === 'green' ? `green thread ${job.id}` : `thread-pool call ${job.id}`;
+  } else if (isHostedHub()) {
+    label = 'the event loop thread';
+  } else {
+    label = isMainThread ? 'the main thread' : `thread ${threadId}`;
+  }
+  return { thread: threadId, label };
+}
+
+/**
+ * `stack` from another thread, followed by the crossing and the frames of
+ * the code receiving it here (greenloop's own frames left out).
+ */
+function crossedStack(stack: string, origin: EncodedError['origin']): string {
+  if (origin === undefined || origin.thread === threadId) return stack;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 50;
+  let local: string;
+  try {
+    local = new Error().stack ?? '';
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const frames = local
+    .split('\n')
+    .slice(1)
+    .filter((line) => !isOwnFrame(line));
+  return [stack, `    --- crossed from ${origin.label} into ${here().label} ---`, ...frames].join('\n');
 }
 
 /** `value` if structured clone can copy it, else undefined (fields of errors only). */
@@ -208,6 +300,7 @@ export function decodeArgs(args: readonly unknown[]): unknown[] {
 
 /** Decodes each argument, importing the functions passed by reference. */
 export async function decodeArgsAsync(args: readonly unknown[]): Promise<unknown[]> {
+  lastJob = poolWorkerState()?.job ?? lastJob;
   const decoded = decodeArgs(args);
   if (!decoded.some(isFunctionTag)) return decoded;
   return Promise.all(decoded.map((arg) => (isFunctionTag(arg) ? resolveRef(arg.d) : arg)));

@@ -81,6 +81,45 @@ describe('bridge: crossing values', () => {
     expect(cross(new UnregisteredError('z')).name).to.equal('UnregisteredError');
   });
 
+  it('rebuilds a registered class that does not set its name, and an unregistered subclass as its registered parent', () => {
+    class Nameless extends Error {}
+    class Parent extends Error {
+      constructor(message: string) {
+        super(message);
+        this.name = 'CodecParent';
+      }
+    }
+    class Child extends Parent {
+      constructor() {
+        super('child');
+        this.name = 'CodecChild';
+      }
+    }
+    registerErrorClass(Nameless, 'CodecNameless');
+    registerErrorClass(Parent, 'CodecParent');
+    const nameless = cross(new Nameless('n'));
+    expect(nameless).to.be.instanceOf(Nameless);
+    expect([nameless.name, nameless.message]).to.deep.equal(['Error', 'n']);
+    const child = cross(new Child());
+    expect(child).to.be.instanceOf(Parent);
+    expect(child).not.to.be.instanceOf(Child);
+    expect([child.name, child.message]).to.deep.equal(['CodecChild', 'child']);
+    // A plain Error named after a registered class still goes by its name.
+    expect(cross(Object.assign(new Error('t'), { name: 'TimeoutError' }))).to.be.instanceOf(TimeoutError);
+  });
+
+  it("appends the crossing and the receiving side's frames to a stack from another thread", () => {
+    const error = new OrderError('far away', 1);
+    const encoded = structuredClone(encodeError(error));
+    expect(decodeError(structuredClone(encoded)).stack).to.equal(error.stack);
+    encoded.origin = { thread: -1, label: 'green thread 99' };
+    const stack = decodeError(encoded).stack ?? '';
+    expect(stack.startsWith(`${error.stack ?? ''}\n    --- crossed from green thread 99 into the main thread ---\n`)).to.equal(true);
+    const after = stack.slice((error.stack ?? '').length).split('\n').slice(2);
+    expect(after[0]).to.match(/codec\.test\.ts:\d+:\d+/);
+    expect(after.join('\n')).not.to.match(/src[\\/]bridge[\\/]codec\.ts/);
+  });
+
   it('encodes a thrown non-error value as an Error describing it', () => {
     const error = decodeError(structuredClone(encodeError('just a string')));
     expect(error).to.be.instanceOf(Error);
