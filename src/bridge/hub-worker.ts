@@ -17,7 +17,7 @@ import { EventLoop } from '../loop/event-loop.js';
 import { setEventLoop } from '../loop/running.js';
 import { configure, type BridgeSettings } from './config.js';
 import { Hub } from './hub.js';
-import { WorkerSlot } from './pool.js';
+import { WorkerSlot, warmAhead } from './pool.js';
 import { CTL_HUB, CTL_REPLY, HUB_CLOSED, type HostedHubBoot } from './protocol.js';
 import { markHostedHub } from './worker-state.js';
 
@@ -51,6 +51,12 @@ try {
   const main = Hub.for(loop).attachThread(slot, 'main');
   if (main.id !== boot.mainId) throw new Error(`the main thread got id ${main.id}, expected ${boot.mainId}`);
   void loop.runForever();
+  // The main flow spawns its first green thread soon: have a worker ready.
+  warmAhead();
+  // Green operations load with their modules on first use; a Timeout's
+  // first use must not wait for its module while its deadline runs, so
+  // load them all now, in the background.
+  import('../green/index.js').catch(() => undefined);
 } catch (error) {
   console.error('greenloop: the hub for the main thread could not start:', error);
   releaseMain();

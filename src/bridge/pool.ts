@@ -231,6 +231,8 @@ function startWorker(boot: WorkerBoot, port: MessagePort): Worker {
 
 class WorkerPool {
   private readonly idle: WorkerSlot[] = [];
+  /** Workers started ahead of demand (prestart) that no job has claimed yet. */
+  private readonly warming: Promise<WorkerSlot>[] = [];
   private readonly live = new Set<WorkerSlot>();
   private starting = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -239,7 +241,8 @@ class WorkerPool {
   acquire(): WorkerSlot | Promise<WorkerSlot> {
     const slot = this.idle.pop();
     if (slot !== undefined) return slot;
-    return this.start();
+    // A worker already starting ahead of demand is nearer than a new one.
+    return this.warming.shift() ?? this.start();
   }
 
   /** Takes back a worker whose job ended: kept idle, or stopped when enough are. */
@@ -257,11 +260,30 @@ class WorkerPool {
     this.armSweep();
   }
 
-  /** Starts workers until `count` (at most maxIdleWorkers) are idle. */
+  /**
+   * Starts workers until `count` (at most maxIdleWorkers) are idle or
+   * starting; a job that comes meanwhile takes one still starting.
+   */
   async prestart(count: number): Promise<void> {
-    const missing = Math.max(0, Math.min(count, settings.maxIdleWorkers) - this.idle.length);
-    const started = await Promise.all(Array.from({ length: missing }, () => this.start()));
-    for (const slot of started) this.release(slot);
+    const missing = Math.max(0, Math.min(count, settings.maxIdleWorkers) - this.idle.length - this.warming.length);
+    await Promise.all(Array.from({ length: missing }, () => this.startAhead()));
+  }
+
+  private startAhead(): Promise<WorkerSlot> {
+    const starting = this.start();
+    this.warming.push(starting);
+    const unclaimed = (): boolean => {
+      const index = this.warming.indexOf(starting);
+      if (index >= 0) this.warming.splice(index, 1);
+      return index >= 0;
+    };
+    starting.then(
+      (slot) => {
+        if (unclaimed()) this.release(slot);
+      },
+      unclaimed,
+    );
+    return starting;
   }
 
   /** Stops every idle worker and waits until they have exited. */
@@ -409,6 +431,15 @@ export function poolStats(): PoolStats {
  */
 export function prestart(count: number = settings.poolSize): Promise<void> {
   return pool.prestart(count);
+}
+
+/**
+ * @internal Starts one worker in the background so that the program's
+ * first green thread finds it warm; a failure to start is left to the
+ * first spawn to report.
+ */
+export function warmAhead(): void {
+  pool.prestart(1).catch(() => undefined);
 }
 
 /** @internal How many threads count as spinning now (tests: 0 once every worker is idle). */

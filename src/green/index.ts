@@ -6,6 +6,8 @@
  * work. Loading this module also makes the thread pool the loops' default
  * executor (`loop.runInExecutor(null, fn, ...args)`).
  */
+import './warm-ahead.js';
+
 export { GreenletExit } from './errors.js';
 export { GreenThread, spawn, spawnN, spawnAfter, getcurrent, kill } from './greenthread.js';
 export { sleep } from './sleep.js';
