@@ -10,6 +10,7 @@
 import { NotInGreenThreadError, RecursiveSpawnError } from './errors.js';
 import type { Channel } from './channel.js';
 import type { JobKind } from './protocol.js';
+import { _setGreenThreadProbe } from '../loop/running.js';
 
 export interface WorkerJob {
   readonly id: number;
@@ -115,3 +116,5 @@ export function currentGreenThread(call: string, spawning = false): WorkerState 
   }
   return state as WorkerState & { job: WorkerJob };
 }
+
+_setGreenThreadProbe(() => workerState() !== null);

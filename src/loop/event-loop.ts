@@ -19,7 +19,7 @@ import { Future, futureFromPromise } from './futures.js';
 import { Handle, TimerHandle } from './handles.js';
 import { MinHeap } from './heap.js';
 import { logger } from './log.js';
-import { _getRunningLoop, _registerLoopFactory, _setRunningLoop } from './running.js';
+import { _getRunningLoop, _registerLoopFactory, _setRunningLoop, inGreenThread } from './running.js';
 import { runOutsideTasks } from './context.js';
 import { ensureFuture, Task, type Awaitable, type CoroutineFunction, type CoroutineLike } from './tasks.js';
 import * as subprocesses from './base-subprocess.js';
@@ -122,6 +122,15 @@ export class EventLoop {
    * `runAsync`).
    */
   callSoonThreadsafe<A extends unknown[]>(callback: (...args: A) => unknown, ...args: A): Handle {
+    if (!this.isRunning() && inGreenThread()) {
+      // The usual slip of green code: this thread's own loop never runs, so
+      // the callback would be lost; the loop the code means is on the hub.
+      throw new RuntimeError(
+        'callSoonThreadsafe() from a green thread: this thread has no running event loop (the loop runs on ' +
+          "the hub's thread, which objects cannot reach); run code there with callAsync(fn, ...args) or " +
+          'runAsync(fn, ...args) from greenloop/bridge, fn a module-level exported function',
+      );
+    }
     return this.scheduleSoon(callback, args, 'callSoonThreadsafe');
   }
 

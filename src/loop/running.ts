@@ -22,6 +22,18 @@ export function _setRunningLoop(loop: EventLoop | null): void {
   runningLoop = loop;
 }
 
+let greenThreadProbe: (() => boolean) | null = null;
+
+/** @internal The green runtime tells the loop how to know a green thread (no loop of its own runs there). */
+export function _setGreenThreadProbe(probe: () => boolean): void {
+  greenThreadProbe = probe;
+}
+
+/** @internal Whether this thread runs green code: its event loop is the hub's, on another thread. */
+export function inGreenThread(): boolean {
+  return greenThreadProbe?.() ?? false;
+}
+
 /** The running loop, or null when none runs. */
 export function _getRunningLoop(): EventLoop | null {
   return runningLoop;

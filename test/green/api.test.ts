@@ -19,6 +19,7 @@ import {
   exportedAlias,
   inMainThread,
   notExported,
+  callSoonThreadsafeFromGreen,
   makeClosure,
   sleepNaN,
   timedSleep,
@@ -119,6 +120,11 @@ describe('green: spawning by module reference', () => {
 
   it('finds a function exported under another name by its own name', async () => {
     expect(await runInLoop(async () => spawn(exportedAlias))).to.equal(1);
+  });
+
+  it('refuses callSoonThreadsafe on a green thread\'s own loop, which never runs, naming callAsync', async () => {
+    const outcome = await runInLoop(async () => spawn(callSoonThreadsafeFromGreen));
+    expect(outcome).to.match(/^RuntimeError: callSoonThreadsafe\(\) from a green thread: .*callAsync\(fn, \.\.\.args\)/);
   });
 
   it('tells green workers from the main thread with isMainGreenThread()', async () => {
