@@ -30,7 +30,8 @@ report   Lists every use of the green API by module, and the share of modules
          greenloop/bridge. Scans the ${MODULE_EXTENSIONS.join(' ')} modules
          under each path (default: the current directory), skipping
          ${SKIPPED_DIRECTORIES.join(', ')}, hidden directories and declaration
-         files. Needs the 'typescript' package in the project.
+         files. Parses with greenloop's own TypeScript compiler, whatever
+         TypeScript (if any) the project has.
 
   --strict   exit with status 1 while any green use remains (the ban on new
              green code once the migration is done)
