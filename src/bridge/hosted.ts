@@ -18,6 +18,15 @@
  * alive: as in eventlet, the program ends when its main flow ends (green
  * threads still running end with it). If the hub's thread dies, every call
  * of the main thread throws HubClosedError.
+ *
+ * The main thread does not own the hub's worker: parked in Atomics.wait, it
+ * would never see the worker's 'exit' or 'error' event, and a hub that dies
+ * without running any JavaScript (V8 heap out of memory) could not release
+ * it. A small watcher worker (plain JavaScript, no TypeScript support
+ * loaded) starts the hub's worker as its child, and when that child exits
+ * or fails, flags the main thread's `ctl` closed and wakes it, so its parked
+ * call throws HubClosedError. `GREENLOOP_HUB_MAX_HEAP_MB` caps the hub
+ * worker's V8 heap (its `resourceLimits.maxOldGenerationSizeMb`).
  */
 import { isMainThread, MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -25,8 +34,10 @@ import { _getRunningLoop } from '../loop/running.js';
 import { Channel, type CallOptions } from './channel.js';
 import { bridgeEnabled, onConfigure, settings, type BridgeSettings } from './config.js';
 import { createChannelMemory } from './pipe.js';
+import { ValueError } from '../loop/errors.js';
 import {
   CTL_HUB,
+  CTL_REPLY,
   CTL_SLOTS,
   HUB_CLOSED,
   SHARED_MAX_SPINNERS,
@@ -95,10 +106,66 @@ class HostedChannel extends Channel {
   }
 }
 
+/**
+ * The watcher (an eval'd CommonJS worker: nothing to load, no TypeScript
+ * support): starts the hub's worker as its child, forwards settings to it,
+ * and releases the main thread for good when it ends, as releaseMain() in
+ * hub-worker.ts does when the hub's own JavaScript still runs.
+ */
+const WATCHER_SOURCE = `
+const { Worker, parentPort, workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { hubBoot, entryUrl, execArgv, resourceLimits, slots } = workerData;
+const ctl = new Int32Array(hubBoot.ctl);
+const releaseMain = () => {
+  Atomics.store(ctl, slots.hub, slots.closed);
+  Atomics.add(ctl, slots.reply, 1);
+  Atomics.notify(ctl, slots.reply);
+};
+let hub;
+try {
+  hub = new Worker(new URL(entryUrl), { workerData: hubBoot, transferList: [hubBoot.port], execArgv, resourceLimits });
+} catch (error) {
+  writeSync(2, 'greenloop: the hub for the main thread could not start: ' + ((error && error.stack) || error) + '\\n');
+  releaseMain();
+  throw error;
+}
+hub.on('error', (error) => {
+  writeSync(2, "greenloop: the hub's thread died: " + ((error && error.stack) || error) + '\\n');
+  releaseMain();
+});
+hub.on('exit', () => {
+  releaseMain();
+  parentPort.close();
+});
+parentPort.on('message', (message) => hub.postMessage(message));
+`;
+
+/** The hub worker's heap cap in MB from GREENLOOP_HUB_MAX_HEAP_MB, or undefined for V8's default. */
+function hubHeapLimit(): number | undefined {
+  const value = (process.env.GREENLOOP_HUB_MAX_HEAP_MB ?? '').trim();
+  if (value === '') return undefined;
+  const mb = Number(value);
+  if (!Number.isFinite(mb) || mb <= 0) {
+    throw new ValueError(`GREENLOOP_HUB_MAX_HEAP_MB must be a positive number of megabytes, got ${JSON.stringify(value)}`);
+  }
+  return mb;
+}
+
+/** Starts the watcher, which starts the hub's worker (see the module documentation). */
 function startHubWorker(boot: HostedHubBoot): Worker {
+  const heap = hubHeapLimit();
   for (;;) {
+    const execArgv = workerExecArgv();
     try {
-      return new Worker(workerEntryUrl, { workerData: boot, transferList: [boot.port], execArgv: workerExecArgv() });
+      const workerData = {
+        hubBoot: boot,
+        entryUrl: workerEntryUrl.href,
+        execArgv,
+        resourceLimits: heap === undefined ? undefined : { maxOldGenerationSizeMb: heap },
+        slots: { hub: CTL_HUB, reply: CTL_REPLY, closed: HUB_CLOSED },
+      };
+      return new Worker(WATCHER_SOURCE, { eval: true, workerData, transferList: [boot.port], execArgv });
     } catch (error) {
       if (!dropRefusedExecArgv(error)) throw error;
     }
