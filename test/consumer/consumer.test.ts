@@ -57,7 +57,8 @@ function runCommand(file: string, args: readonly string[], cwd: string, limit = 
     execFile(
       file,
       args,
-      { cwd, env: cleanEnv(), timeout: limit * 1000, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024 },
+      // SIGTERM: the tsx CLI passes it on to the node process it started.
+      { cwd, env: cleanEnv(), timeout: limit * 1000, killSignal: 'SIGTERM', maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const failure = error as (Error & { code?: number | string; signal?: NodeJS.Signals | null }) | null;
         const code = failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null;
@@ -270,8 +271,16 @@ describe('the packed package in a consumer project', function () {
     let stdout = '';
     let stderr = '';
 
-    after(() => {
-      server?.kill('SIGKILL');
+    after(async () => {
+      // SIGTERM, which the tsx CLI passes on to the node process it started
+      // (SIGKILL would leave that one running); SIGKILL only as a last resort.
+      const child = server;
+      if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
     });
 
     function echoOnce(port: number, messages: readonly string[]): Promise<string[]> {
