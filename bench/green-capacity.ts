@@ -302,7 +302,7 @@ function bareWorker(): Worker {
 /** greenloop's worker entry (registering tsx) with a runtime that does nothing. */
 function tsxEntryWorker(): Worker {
   return new Worker(workerEntryUrl, {
-    workerData: { tsxApiUrl: tsxApiUrl(), runtimeUrl: EMPTY_ENTRY.href },
+    workerData: { tsxApiUrl: tsxApiUrl(), preloadUrl: null, runtimeUrl: EMPTY_ENTRY.href },
     execArgv: workerExecArgv(),
   });
 }

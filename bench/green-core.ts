@@ -174,7 +174,7 @@ async function startBareModuleWorker(): Promise<Worker> {
     "import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => {}); parentPort.postMessage('ready');",
   )}`;
   const worker = new Worker(workerEntryUrl, {
-    workerData: { tsxApiUrl: tsxApiUrl(), runtimeUrl: emptyRuntime },
+    workerData: { tsxApiUrl: tsxApiUrl(), preloadUrl: null, runtimeUrl: emptyRuntime },
     execArgv: workerExecArgv(),
   });
   await new Promise((resolve) => worker.once('message', resolve));

@@ -45,7 +45,7 @@ import {
   SHARED_SPIN_LIMIT,
   type HostedHubBoot,
 } from './protocol.js';
-import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerHubRuntimeUrl } from './worker-boot.js';
+import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerHubRuntimeUrl, workerPreloadUrl } from './worker-boot.js';
 import { installMainStateProvider, type WorkerState } from './worker-state.js';
 
 /** The id of the main thread among the hub's green threads: the first it serves. */
@@ -91,6 +91,7 @@ class HostedChannel extends Channel {
       greenloopWorker: true,
       runtimeUrl: workerHubRuntimeUrl,
       tsxApiUrl: tsxApiUrl(),
+      preloadUrl: workerPreloadUrl(),
       port: this.hubPort,
       rings: this.rings,
       ctl: this.hubCtl.buffer as SharedArrayBuffer,

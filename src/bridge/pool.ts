@@ -43,7 +43,7 @@ import {
 } from './protocol.js';
 import { aliveHolders } from './keep-alive.js';
 import { releaseSpinner, SpinPolicy } from './spin.js';
-import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerRuntimeUrl } from './worker-boot.js';
+import { dropRefusedExecArgv, tsxApiUrl, workerEntryUrl, workerExecArgv, workerRuntimeUrl, workerPreloadUrl } from './worker-boot.js';
 
 /** Who uses a busy worker: a hub (green threads) or an executor (plain calls). */
 export interface SlotOwner {
@@ -120,6 +120,7 @@ export class WorkerSlot implements Mailbox {
         greenloopWorker: true,
         runtimeUrl: workerRuntimeUrl,
         tsxApiUrl: tsxApiUrl(),
+        preloadUrl: workerPreloadUrl(),
         port: port1,
         rings,
         ctl: this.ctl.buffer as SharedArrayBuffer,

@@ -127,8 +127,10 @@ interface ChannelBoot {
   readonly greenloopWorker: true;
   /** The runtime module to import (.ts or .js). */
   readonly runtimeUrl: string;
-  /** tsx's ESM API to register before importing anything, or null. */
+  /** tsx's ESM API to register before importing the runtime, or null. */
   readonly tsxApiUrl: string | null;
+  /** greenloop's compiled modules to load before tsx is registered, or null (see worker-boot.ts). */
+  readonly preloadUrl: string | null;
   /** This side's port of the channel. */
   readonly port: MessagePort;
   /** The channel's rings (pipe.ts). */

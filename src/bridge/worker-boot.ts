@@ -30,6 +30,19 @@ export const workerRuntimeUrl = new URL(`./worker-runtime.${runningFromSources ?
 /** The runtime of the worker hosting the hub of a hosted main thread (hosted.ts). */
 export const workerHubRuntimeUrl = new URL(`./hub-worker.${runningFromSources ? 'ts' : 'js'}`, ownUrl).href;
 
+/**
+ * What a worker loads before tsx's loader is registered: greenloop's own
+ * compiled modules (the whole green API), when workers need tsx for the
+ * application's TypeScript and greenloop itself is compiled JavaScript.
+ * Loaded through tsx's hooks, each of greenloop's ~100 modules would cost
+ * a round trip to tsx's loader thread; loaded first, by Node alone, they
+ * are simply found in the module map when the user's module imports them.
+ */
+export function workerPreloadUrl(): string | null {
+  if (runningFromSources || tsxApiUrl() === null) return null;
+  return new URL('../green/index.js', ownUrl).href;
+}
+
 const TSX_FLAG = /(^|[\\/=\s])tsx([\\/]|$|\s)/;
 
 /** Whether the parent process runs under tsx. */

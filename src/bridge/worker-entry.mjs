@@ -13,7 +13,10 @@ writeDirectly(process.stdout, 1);
 writeDirectly(process.stderr, 2);
 
 // When the application's modules are TypeScript run with tsx, tsx's loader
-// is registered in this thread first; then the worker runtime is imported.
+// is registered in this thread first (after greenloop's own compiled
+// modules, when it is compiled: they need no loader); then the worker
+// runtime is imported.
+if (workerData.preloadUrl !== null) await import(workerData.preloadUrl);
 if (workerData.tsxApiUrl !== null) {
   const { register } = await import(workerData.tsxApiUrl);
   register();
