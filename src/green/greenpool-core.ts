@@ -23,7 +23,7 @@ import { RuntimeError } from '../loop/errors.js';
 import { Future } from '../loop/futures.js';
 import { Hub } from '../bridge/hub.js';
 import type { FunctionRef } from '../bridge/reference.js';
-import { HubThread, type GreenCaller } from '../bridge/thread.js';
+import type { GreenCaller, HubThread } from '../bridge/thread.js';
 import { GreenletExit } from './errors.js';
 import { HubCore } from './hub-object.js';
 import { WaiterLine, type Waiter } from './waiters.js';
@@ -138,8 +138,8 @@ export class PoolCore extends HubCore {
   /** The request's thread, started once its green spawner parks (eventlet's start order). */
   private spawnFor(request: SpawnRequest): HubThread {
     const thread = Hub.for(this.hubLoop()).spawnThread(request.ref, request.args, 0, request.detached);
-    const spawner = request.caller === null ? undefined : HubThread.byId(request.caller.id);
-    if (spawner !== undefined) thread.startAfterSpawnerParks(spawner);
+    // The caller is the spawning thread itself, null for async code.
+    if (request.caller !== null) thread.startAfterSpawnerParks(request.caller as HubThread);
     return thread;
   }
 

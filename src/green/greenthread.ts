@@ -315,8 +315,9 @@ registerOperation(
   'gt.spawn',
   (caller: GreenCaller, ref: FunctionRef, args: unknown[], delay: number, detached: boolean) => {
     const thread = caller.hub.spawnThread(ref, args, delay, detached);
-    const spawner = HubThread.byId(caller.id);
-    if (spawner !== undefined) thread.startAfterSpawnerParks(spawner);
+    // The caller is the spawning thread itself (from whichever copy of this
+    // module the hub runs: a test runner may load it twice).
+    thread.startAfterSpawnerParks(caller as HubThread);
     return detached ? undefined : thread.facade;
   },
 );
