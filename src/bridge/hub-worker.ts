@@ -38,6 +38,10 @@ function applySettings(settings: BridgeSettings): void {
   configure({ ...rest, bridge: true, hub: 'loop' });
 }
 
+// A green Timeout's clock runs from its creation: its hub side must not wait
+// for its module to load on first use, as other operations do.
+await import('../green/timeout.js').catch(() => undefined);
+
 try {
   markHostedHub();
   applySettings(boot.settings);
@@ -53,9 +57,8 @@ try {
   void loop.runForever();
   // The main flow spawns its first green thread soon: have a worker ready.
   warmAhead();
-  // Green operations load with their modules on first use; a Timeout's
-  // first use must not wait for its module while its deadline runs, so
-  // load them all now, in the background.
+  // Green operations load with their modules on first use: load them all
+  // now, in the background, so that first uses find them ready.
   import('../green/index.js').catch(() => undefined);
 } catch (error) {
   console.error('greenloop: the hub for the main thread could not start:', error);

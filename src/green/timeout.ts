@@ -31,7 +31,7 @@ import { blockingOnHub, callHub, inGreenWorker, sendHub } from '../bridge/call.j
 import { registerErrorClass, registerErrorReviver } from '../bridge/codec.js';
 import { checkBridge } from '../bridge/config.js';
 import { registerOperation } from '../bridge/hub.js';
-import { HubThread, type GreenCaller } from '../bridge/thread.js';
+import type { GreenCaller, HubThread } from '../bridge/thread.js';
 import { currentGreenThread } from '../bridge/worker-state.js';
 import { checkTimeout } from './hub-object.js';
 
@@ -211,8 +211,9 @@ export function withTimeout(seconds: number | null, fn: (...args: unknown[]) => 
 const timers = new Map<string, () => void>();
 
 registerOperation('timeout.start', (caller: GreenCaller, timeout: Timeout, at: number) => {
-  const thread = HubThread.byId(caller.id);
-  if (thread === undefined || thread.dead) return;
+  // The caller is the thread itself (from whichever copy of greenloop the hub runs).
+  const thread = caller as HubThread;
+  if (thread.dead) return;
   let timer: TimerHandle | null = null;
   let unsubscribe = (): void => undefined;
   const stop = (): void => {
