@@ -1,6 +1,7 @@
 /**
  * Shared test helpers: a fresh loop per test, and fd/handle leak checks.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import sinon from 'sinon';
 import type { AddressInfo } from 'node:net';
@@ -113,4 +114,43 @@ export async function until(condition: () => boolean, seconds = 3): Promise<void
 /** The TCP port a greenloop Server listens on. */
 export function portOf(server: Server): number {
   return (server.address() as AddressInfo).port;
+}
+
+/** How a program run by `runScript` ended. */
+export interface ScriptOutcome {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  /** The signal that ended it: SIGKILL after `hangLimit` seconds means it hung. */
+  signal: NodeJS.Signals | null;
+  seconds: number;
+}
+
+/**
+ * Runs a TypeScript program in its own Node process under tsx, as a user
+ * would, and collects its output. `env` is added to this process's
+ * environment (GREENLOOP_BRIDGE cleared unless given); the program is
+ * killed after `hangLimit` seconds.
+ */
+export function runScript(
+  script: string,
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv; hangLimit?: number } = {},
+): Promise<ScriptOutcome> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
+      env: { ...process.env, GREENLOOP_BRIDGE: '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: (options.hangLimit ?? 25) * 1000,
+      killSignal: 'SIGKILL',
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) =>
+      resolve({ stdout, stderr, code, signal, seconds: (performance.now() - started) / 1000 }),
+    );
+  });
 }

@@ -5,12 +5,12 @@
  * folder names). The user's module runs in its own Node process with
  * GREENLOOP_BRIDGE=off.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { runScript } from '../helpers.js';
 
 interface Reported {
   call: string;
@@ -20,23 +20,6 @@ interface Reported {
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/disabled-user.ts', import.meta.url));
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
-
-function runScript(script: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, GREENLOOP_BRIDGE: 'off' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 20_000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ stdout, stderr, code }));
-  });
-}
 
 describe('bridge off: BridgeDisabledError names the user call and site', function () {
   this.timeout(30_000);
@@ -50,7 +33,7 @@ describe('bridge off: BridgeDisabledError names the user call and site', functio
     source = readFileSync(FIXTURE, 'utf8').replaceAll("'../../../src/", `'${SRC}`);
     const script = join(dir, 'src', 'green', 'user.ts');
     writeFileSync(script, source);
-    const outcome = await runScript(script);
+    const outcome = await runScript(script, { env: { GREENLOOP_BRIDGE: 'off' }, hangLimit: 20 });
     expect(outcome.code, outcome.stderr).to.equal(0);
     results = JSON.parse(outcome.stdout) as Record<string, Reported | string>;
   });

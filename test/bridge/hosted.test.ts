@@ -4,17 +4,9 @@
  * user would run it; the tests check its output and exit code, and that it
  * exits by itself.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  seconds: number;
-}
+import { runScript, type ScriptOutcome as Outcome } from '../helpers.js';
 
 /** Seconds after which a fixture counts as hung (it is killed). */
 const HANG_LIMIT = 25;
@@ -22,23 +14,7 @@ const HANG_LIMIT = 25;
 function runFixture(name: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
   const relative = name.includes('/') ? name : `./fixtures/${name}`;
   const script = fileURLToPath(new URL(`${relative}.ts`, import.meta.url));
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      env: { ...process.env, GREENLOOP_BRIDGE: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: HANG_LIMIT * 1000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) =>
-      resolve({ stdout, stderr, code, signal, seconds: (performance.now() - started) / 1000 }),
-    );
-  });
+  return runScript(script, { args, env, hangLimit: HANG_LIMIT });
 }
 
 function expectClean(outcome: Outcome): void {

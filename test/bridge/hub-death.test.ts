@@ -3,36 +3,15 @@
  * program's links and exit callbacks that can no longer run are dropped
  * quietly. Each fixture runs in its own Node process (with tsx).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-
-interface Outcome {
-  stdout: string;
-  stderr: string;
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
+import { runScript, type ScriptOutcome } from '../helpers.js';
 
 /** Seconds after which a fixture counts as hung (it is killed). */
 const HANG_LIMIT = 40;
 
-function runFixture(name: string, env: NodeJS.ProcessEnv = {}): Promise<Outcome> {
-  const script = fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script], {
-      env: { ...process.env, GREENLOOP_BRIDGE: '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: HANG_LIMIT * 1000,
-      killSignal: 'SIGKILL',
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ stdout, stderr, code, signal }));
-  });
+function runFixture(name: string, env: NodeJS.ProcessEnv = {}): Promise<ScriptOutcome> {
+  return runScript(fileURLToPath(new URL(`./fixtures/${name}.ts`, import.meta.url)), { env, hangLimit: HANG_LIMIT });
 }
 
 describe('hosted placement: a hub that dies, a program that ends', function () {
