@@ -158,6 +158,7 @@ describe('the packed package in a consumer project', function () {
         `tsx@${manifest.devDependencies.tsx}`,
         // The project's own TypeScript is one without the JavaScript compiler API.
         'typescript@^7',
+        `eslint@${manifest.devDependencies.eslint}`,
       ],
       project,
       180,
@@ -370,6 +371,26 @@ describe('the packed package in a consumer project', function () {
       const outcome = await runCommand(path.join(project, 'node_modules', '.bin', 'greenloop'), ['report', '--strict', '.'], project);
       expectExit(outcome, 1);
       expect(outcome.stderr).to.match(/greenloop report --strict: \d+ green API use\(s\) remain in 9 module\(s\)/);
+    });
+  });
+
+  describe('greenloop/eslint', () => {
+    // Written here, after the report's tests, which count the project's modules.
+    before(() => {
+      writeFileSync(
+        path.join(project, 'eslint.config.mjs'),
+        "import greenloop from 'greenloop/eslint';\nexport default [{ files: ['**/*.mjs'], ...greenloop.configs.recommended }];\n",
+      );
+      writeFileSync(path.join(project, 'migrated.mjs'), "import { run } from 'greenloop/loop';\nexport const main = run;\n");
+    });
+
+    it('bans the green API with the no-green rule, and passes a migrated module', async () => {
+      const eslint = path.join(project, 'node_modules', '.bin', 'eslint');
+      const green = await runCommand(eslint, ['hosted-main.mjs'], project);
+      expectExit(green, 1);
+      expect(green.stdout, describeOutcome(green)).to.match(/'GreenPool' from greenloop\/green is green code.*greenloop\/no-green/);
+      const migrated = await runCommand(eslint, ['migrated.mjs'], project);
+      expectExit(migrated, 0);
     });
   });
 });
