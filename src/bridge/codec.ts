@@ -30,7 +30,7 @@ import * as loopErrors from '../loop/errors.js';
 import * as greenErrors from '../green/errors.js';
 import * as bridgeErrors from './errors.js';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { isOwnFrame } from './config.js';
+import { userFrames } from './config.js';
 import { functionRef, resolveRef, type FunctionRef } from './reference.js';
 import { isHostedHub, poolWorkerState, type WorkerJob } from './worker-state.js';
 
@@ -216,18 +216,7 @@ function here(): { thread: number; label: string } {
  */
 function crossedStack(stack: string, origin: EncodedError['origin']): string {
   if (origin === undefined || origin.thread === threadId) return stack;
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 50;
-  let local: string;
-  try {
-    local = new Error().stack ?? '';
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-  const frames = local
-    .split('\n')
-    .slice(1)
-    .filter((line) => !isOwnFrame(line));
+  const frames = userFrames();
   return [stack, `    --- crossed from ${origin.label} into ${here().label} ---`, ...frames].join('\n');
 }
 

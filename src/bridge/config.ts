@@ -212,8 +212,8 @@ export function isOwnFrame(line: string): boolean {
   return file.startsWith(OWN_DIR) || file.startsWith(OWN_URL);
 }
 
-/** The first stack frame outside greenloop: where the user made the call. */
-export function callerSite(): string {
+/** @internal The current stack's frames outside greenloop (up to 50 deep), most recent first. */
+export function userFrames(): string[] {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 50;
   let stack: string;
@@ -222,12 +222,15 @@ export function callerSite(): string {
   } finally {
     Error.stackTraceLimit = limit;
   }
-  const lines = stack.split('\n').slice(1);
-  for (const line of lines) {
-    if (isOwnFrame(line)) continue;
-    return line.trim().replace(/^at /, '');
-  }
-  return '';
+  return stack
+    .split('\n')
+    .slice(1)
+    .filter((line) => !isOwnFrame(line));
+}
+
+/** The first stack frame outside greenloop: where the user made the call. */
+export function callerSite(): string {
+  return userFrames()[0]?.trim().replace(/^at /, '') ?? '';
 }
 
 function checkCount(name: string, value: unknown): number {
