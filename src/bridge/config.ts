@@ -204,8 +204,8 @@ function frameFile(line: string): string | null {
   return file;
 }
 
-/** @internal Whether a stack line is a frame of greenloop itself or of Node's internals. */
-export function isOwnFrame(line: string): boolean {
+/** Whether a stack line is a frame of greenloop itself or of Node's internals. */
+function isOwnFrame(line: string): boolean {
   if (NODE_FRAME.test(line)) return true;
   const file = frameFile(line);
   if (file === null) return false;
