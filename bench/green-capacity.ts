@@ -35,7 +35,7 @@ import { Worker } from 'node:worker_threads';
 import { newEventLoop, type EventLoop } from '../src/loop/index.js';
 import { GreenletExit, isMainGreenThread, sleep, spawn, type GreenThread } from '../src/green/index.js';
 import { configure, poolStats, registerOperation, sendHub, shutdownWorkers } from '../src/bridge/index.js';
-import { tsxApiUrl, workerEntryUrl, workerExecArgv } from '../src/bridge/worker-boot.js';
+import { tsxApiUrl, workerEntryUrl, workerExecArgv } from '../src/green/runtime/worker-boot.js';
 import { compare, printTable, type BenchRow } from './table.js';
 
 const MODULE = import.meta.url;

@@ -21,8 +21,8 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import { newEventLoop } from '../src/loop/index.js';
 import { isMainGreenThread, sleep, spawn } from '../src/green/index.js';
 import { configure, poolStats, prestart, shutdownWorkers } from '../src/bridge/index.js';
-import { functionRef } from '../src/bridge/reference.js';
-import { tsxApiUrl, workerEntryUrl, workerExecArgv } from '../src/bridge/worker-boot.js';
+import { functionRef } from '../src/green/runtime/reference.js';
+import { tsxApiUrl, workerEntryUrl, workerExecArgv } from '../src/green/runtime/worker-boot.js';
 import { compare, median, printTable, type BenchRow } from './table.js';
 
 // ---- green functions (run in workers) ----------------------------------------------

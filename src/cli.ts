@@ -15,7 +15,7 @@ import {
   SKIPPED_DIRECTORIES,
   type MigrationReport,
   type ModuleReport,
-} from './bridge/report.js';
+} from './report/scan.js';
 
 const EXIT_OK = 0;
 const EXIT_GREEN_REMAINS = 1;

@@ -12,14 +12,27 @@ import type { EventLoop } from '../loop/event-loop.js';
 import { CancelledError, RuntimeError, ValueError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
 import { isGenerator, type Coroutine, type Task } from '../loop/tasks.js';
-import { blockingOnHub, callHub, inGreenWorker } from './call.js';
-import { decodeArgs, decodeArgsAsync, encodeArgs, hasFunctionArgs, registerValueCodec } from './codec.js';
-import { checkBridge } from './config.js';
-import { HandleTable, RemoteHandles } from './handles.js';
-import { registerOperation } from './hub.js';
-import { functionRef, resolveRef, resolveRefSync, type FunctionRef } from './reference.js';
-import type { GreenCaller } from './thread.js';
-import { currentGreenThread, workerState } from './worker-state.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  currentGreenThread,
+  decodeArgs,
+  decodeArgsAsync,
+  encodeArgs,
+  functionRef,
+  type FunctionRef,
+  type GreenCaller,
+  HandleTable,
+  hasFunctionArgs,
+  inGreenWorker,
+  registerOperation,
+  registerValueCodec,
+  RemoteHandles,
+  resolveRef,
+  resolveRefSync,
+  workerState,
+} from '../green/runtime/index.js';
 
 const MODULE = import.meta.url;
 

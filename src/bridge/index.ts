@@ -10,14 +10,14 @@ export {
   WorkerCrashedError,
   BlockingOnHubError,
   NotInGreenThreadError,
-} from './errors.js';
-export { configure, bridgeEnabled, type BridgeOptions, type HubPlacement } from './config.js';
-export { hostedHubStarted } from './hosted.js';
+} from '../green/runtime/index.js';
+export { configure, bridgeEnabled, type BridgeOptions, type HubPlacement } from '../green/runtime/index.js';
+export { hostedHubStarted } from '../green/runtime/index.js';
 export { runGreen } from './run-green.js';
 export { callAsync, runAsync, AsyncHandle, type CoroutineResult } from './async-call.js';
-export { isMainGreenThread } from './worker-state.js';
-export { poolStats, prestart, shutdownWorkers, type PoolStats } from './pool.js';
-export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from './executor.js';
+export { isMainGreenThread } from '../green/runtime/index.js';
+export { poolStats, prestart, shutdownWorkers, type PoolStats } from '../green/runtime/index.js';
+export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from '../green/runtime/index.js';
 export {
   scanProject,
   scanSource,
@@ -30,10 +30,10 @@ export {
   type GreenUseKind,
   type GreenEntryPoint,
   type ScanOptions,
-} from './report.js';
+} from '../report/scan.js';
 
 // Building green operations (see hub.ts for the protocol).
-export { registerOperation, type OperationHandler } from './hub.js';
-export type { GreenCaller } from './thread.js';
-export { callHub, sendHub, onPush, drainPushes, type CallOptions, type PushHandler } from './call.js';
-export { registerErrorClass } from './codec.js';
+export { registerOperation, type OperationHandler } from '../green/runtime/index.js';
+export type { GreenCaller } from '../green/runtime/index.js';
+export { callHub, sendHub, onPush, drainPushes, type CallOptions, type PushHandler } from '../green/runtime/index.js';
+export { registerErrorClass } from '../green/runtime/index.js';

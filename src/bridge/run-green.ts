@@ -3,9 +3,7 @@
  */
 import { getRunningLoop } from '../loop/running.js';
 import { GreenThread, spawn } from '../green/greenthread.js';
-import { inGreenWorker } from './call.js';
-import { checkBridge } from './config.js';
-import { Hub } from './hub.js';
+import { checkBridge, Hub, inGreenWorker } from '../green/runtime/index.js';
 
 /**
  * Starts `fn(...args)` in a green thread served by the running loop and

@@ -15,7 +15,7 @@
  * The rule's types are written out here (the ESTree nodes it reads), so
  * that greenloop's own types need no ESLint installed.
  */
-import { GREEN_BRIDGE_HELPERS } from '../bridge/report.js';
+import { GREEN_BRIDGE_HELPERS } from '../report/scan.js';
 
 const GREEN = 'greenloop/green';
 const BRIDGE = 'greenloop/bridge';

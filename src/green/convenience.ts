@@ -19,12 +19,20 @@
  */
 import { GreenloopError, ValueError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
-import { blockingOnHub, callHub, inGreenWorker, sendHub } from '../bridge/call.js';
-import { encodeValue, registerErrorClass } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { registerOperation } from '../bridge/hub.js';
-import { functionRef, type FunctionRef } from '../bridge/reference.js';
-import type { GreenCaller, HubThread } from '../bridge/thread.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  encodeValue,
+  functionRef,
+  type FunctionRef,
+  type GreenCaller,
+  type HubThread,
+  inGreenWorker,
+  registerErrorClass,
+  registerOperation,
+  sendHub,
+} from './runtime/index.js';
 import { GreenletExit } from './errors.js';
 import { sockets, threadOf } from './socket-hub.js';
 import { AF_INET, AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, SOCK_STREAM } from '../loop/socket-constants.js';

@@ -1,17 +1,29 @@
 /**
- * Error classes of the eventlet-style API.
+ * Error classes of the eventlet-style API that belong to no one module:
+ * the kill signal (defined by the runtime, re-exported here) and the
+ * queues' `Empty` and `Full` (eventlet's `queue.Empty`, `queue.Full`).
+ * Each crosses threads as its own class.
  */
 import { GreenloopError } from '../loop/errors.js';
+import { registerErrorClass } from './runtime/index.js';
 
-/**
- * Raised inside a green thread by `kill()` (greenlet's GreenletExit): at the
- * blocking call the thread is parked in, or at its next one. The thread may
- * catch it and go on. `wait()` on a thread that ended with it raises it too,
- * and an async task awaiting such a thread gets CancelledError instead.
- */
-export class GreenletExit extends GreenloopError {
+export { GreenletExit } from './runtime/index.js';
+
+/** `get()` found no item: without blocking, or within its timeout. */
+export class Empty extends GreenloopError {
   constructor(message?: string) {
-    super(message ?? 'green thread killed');
-    this.name = 'GreenletExit';
+    super(message ?? 'the queue is empty');
+    this.name = 'Empty';
   }
 }
+
+/** `put()` found no free slot (or, on a channel, no getter): without blocking, or within its timeout. */
+export class Full extends GreenloopError {
+  constructor(message?: string) {
+    super(message ?? 'the queue is full');
+    this.name = 'Full';
+  }
+}
+
+registerErrorClass(Empty);
+registerErrorClass(Full);

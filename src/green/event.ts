@@ -23,8 +23,7 @@ import { RuntimeError } from '../loop/errors.js';
 import type { EventLoop } from '../loop/event-loop.js';
 import { toOperation, type Operation } from '../loop/operations.js';
 import { getRunningLoop } from '../loop/running.js';
-import { blockingOnHub } from '../bridge/call.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import { blockingOnHub, type GreenCaller } from './runtime/index.js';
 import { HubCore, HubObject, checkTimeout, defineHubObject, registerCoreOperation } from './hub-object.js';
 import { WaiterLine, awaitWaiter, type Waiter } from './waiters.js';
 

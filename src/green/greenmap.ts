@@ -10,8 +10,7 @@
  * map's own (greenpool.ts).
  */
 import type { Future } from '../loop/futures.js';
-import { encodeArgs } from '../bridge/codec.js';
-import type { FunctionRef } from '../bridge/reference.js';
+import { encodeArgs, type FunctionRef } from './runtime/index.js';
 
 /** The pile a map keeps its results in (a GreenPile). */
 export interface ResultPile<T> {

@@ -21,9 +21,7 @@
 import type { EventLoop } from '../loop/event-loop.js';
 import { RuntimeError } from '../loop/errors.js';
 import { Future } from '../loop/futures.js';
-import { Hub } from '../bridge/hub.js';
-import type { FunctionRef } from '../bridge/reference.js';
-import type { GreenCaller, HubThread } from '../bridge/thread.js';
+import { type FunctionRef, type GreenCaller, Hub, type HubThread } from './runtime/index.js';
 import { GreenletExit } from './errors.js';
 import { HubCore } from './hub-object.js';
 import { WaiterLine, type Waiter } from './waiters.js';

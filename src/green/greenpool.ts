@@ -23,12 +23,20 @@ import { RuntimeError, ValueError } from '../loop/errors.js';
 import type { EventLoop } from '../loop/event-loop.js';
 import { Future } from '../loop/futures.js';
 import { _getRunningLoop, getEventLoop } from '../loop/running.js';
-import { blockingOnHub, callHub, inGreenWorker, onPush } from '../bridge/call.js';
-import { encodeArgs, registerValueCodec } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { functionRef, type FunctionRef } from '../bridge/reference.js';
-import { HubThread, type GreenCaller } from '../bridge/thread.js';
-import { currentGreenThread } from '../bridge/worker-state.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  currentGreenThread,
+  encodeArgs,
+  functionRef,
+  type FunctionRef,
+  type GreenCaller,
+  HubThread,
+  inGreenWorker,
+  onPush,
+  registerValueCodec,
+} from './runtime/index.js';
 import { GreenletExit } from './errors.js';
 import { GreenThread } from './greenthread.js';
 import { EXHAUSTED, PENDING, PileCore, PoolCore, type SpawnRequest } from './greenpool-core.js';

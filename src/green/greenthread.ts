@@ -28,14 +28,28 @@ import { isDeepStrictEqual } from 'node:util';
 import { RuntimeError, ValueError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
 import { _getRunningLoop, getEventLoop } from '../loop/running.js';
-import { blockingOnHub, callHub, inGreenWorker } from '../bridge/call.js';
-import { encodeArgs, registerValueCodec } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { RemoteHandles } from '../bridge/handles.js';
-import { Hub, registerOperation } from '../bridge/hub.js';
-import { functionRef, type AnyFunction, type FunctionRef } from '../bridge/reference.js';
-import { HubThread, setFacadeFactory, threadHandles, type GreenCaller, type LocalLink, type RemoteLink } from '../bridge/thread.js';
-import { currentGreenThread, workerState } from '../bridge/worker-state.js';
+import {
+  type AnyFunction,
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  currentGreenThread,
+  encodeArgs,
+  functionRef,
+  type FunctionRef,
+  type GreenCaller,
+  Hub,
+  HubThread,
+  inGreenWorker,
+  type LocalLink,
+  registerOperation,
+  registerValueCodec,
+  RemoteHandles,
+  type RemoteLink,
+  setFacadeFactory,
+  threadHandles,
+  workerState,
+} from './runtime/index.js';
 import { GreenletExit } from './errors.js';
 
 const MODULE = import.meta.url;

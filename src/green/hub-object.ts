@@ -5,14 +5,14 @@
  * Each such object lives on the hub (the thread running the event loop):
  * there its *core* holds the state and the waiting lines. Everywhere else
  * it is a handle: an object of the same class whose methods are operations
- * on the hub (see bridge/hub.ts for the protocol). So:
+ * on the hub (see runtime/hub.ts for the protocol). So:
  * - `new Queue()` in async code builds the object on the hub; in a green
  *   thread it asks the hub to build it and gets a handle back;
  * - the object crosses threads as a handle (an argument of `spawn`, a
  *   queue item at the top level of `put`, a green thread's result): every
  *   thread that receives it works on the one object on the hub;
  * - the hub keeps the object while any worker holds a handle to it (the
- *   counted handles of bridge/handles.ts), and as long as it is reachable
+ *   counted handles of runtime/lent-handles.ts), and as long as it is reachable
  *   on the hub itself.
  *
  * A class becomes hub-owned with `defineHubObject(cls, { name, module,
@@ -25,13 +25,18 @@
 import type { EventLoop } from '../loop/event-loop.js';
 import { RuntimeError, ValueError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
-import { callHub } from '../bridge/call.js';
-import { registerValueCodec } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { HandleTable, RemoteHandles } from '../bridge/handles.js';
-import { registerOperation, type OperationHandler } from '../bridge/hub.js';
-import { HubThread, type GreenCaller } from '../bridge/thread.js';
-import { workerState } from '../bridge/worker-state.js';
+import {
+  callHub,
+  checkBridge,
+  type GreenCaller,
+  HandleTable,
+  HubThread,
+  type OperationHandler,
+  registerOperation,
+  registerValueCodec,
+  RemoteHandles,
+  workerState,
+} from './runtime/index.js';
 
 /** The hub-side state of a hub-owned object: bound to the first event loop it waits on. */
 export class HubCore {

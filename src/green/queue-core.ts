@@ -19,7 +19,7 @@ import { ValueError } from '../loop/errors.js';
 import { MinHeap } from '../loop/heap.js';
 import { compareItems } from '../loop/queues.js';
 import { HubCore } from './hub-object.js';
-import { Empty, Full } from './queue-errors.js';
+import { Empty, Full } from './errors.js';
 import { WaiterLine, type Waiter } from './waiters.js';
 
 /** What `tryGet()` returns when there is no item (items may be undefined). */

@@ -34,13 +34,12 @@
  */
 import { getRunningLoop } from '../loop/running.js';
 import { toOperation, type Operation } from '../loop/operations.js';
-import { blockingOnHub } from '../bridge/call.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import { blockingOnHub, type GreenCaller } from './runtime/index.js';
 import { HubObject, checkTimeout, defineHubObject, onUndelivered, registerCoreOperation } from './hub-object.js';
 import { NOTHING, QueueCore, checkMaxsize, type QueueOrder } from './queue-core.js';
 import { awaitWaiter } from './waiters.js';
 
-export { Empty, Full } from './queue-errors.js';
+export { Empty, Full } from './errors.js';
 
 const MODULE = import.meta.url;
 

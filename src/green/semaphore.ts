@@ -40,10 +40,8 @@ import { Hold } from '../loop/locks.js';
 import { toOperation, type Operation, type Outcome } from '../loop/operations.js';
 import { getRunningLoop } from '../loop/running.js';
 import { isGenerator } from '../loop/tasks.js';
-import { blockingOnHub } from '../bridge/call.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import { blockingOnHub, type GreenCaller, onThreadExit } from './runtime/index.js';
 import { HubObject, checkTimeout, defineHubObject, onUndelivered, registerCoreOperation } from './hub-object.js';
-import { onThreadExit } from '../bridge/thread.js';
 import { ASYNC_HOLDER, CappedCore, SemaphoreCore, type AcquireCore } from './semaphore-core.js';
 import { awaitWaiter } from './waiters.js';
 

@@ -3,10 +3,14 @@
  */
 import { ValueError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
-import { blockingOnHub, callHub, inGreenWorker } from '../bridge/call.js';
-import { checkBridge } from '../bridge/config.js';
-import { registerOperation } from '../bridge/hub.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  type GreenCaller,
+  inGreenWorker,
+  registerOperation,
+} from './runtime/index.js';
 
 const MODULE = import.meta.url;
 

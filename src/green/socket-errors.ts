@@ -4,7 +4,7 @@
  */
 import { BrokenPipeError, ConnectionAbortedError, ConnectionRefusedError, ConnectionResetError, GreenloopError, RuntimeError, TimeoutError } from '../loop/errors.js';
 import * as C from '../loop/socket-constants.js';
-import { registerErrorClass } from '../bridge/codec.js';
+import { registerErrorClass } from './runtime/index.js';
 
 // ---- public constants and errors --------------------------------------------------
 

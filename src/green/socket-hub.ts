@@ -45,7 +45,7 @@ import type net from 'node:net';
 import type { Future } from '../loop/futures.js';
 import type { TimerHandle } from '../loop/handles.js';
 import * as C from '../loop/socket-constants.js';
-import { HubThread, type GreenCaller } from '../bridge/thread.js';
+import { type GreenCaller, HubThread } from './runtime/index.js';
 import {
   addressOf,
   badFd,

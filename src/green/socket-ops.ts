@@ -6,9 +6,7 @@ import net from 'node:net';
 import { BrokenPipeError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
 import * as C from '../loop/socket-constants.js';
-import { encodeError } from '../bridge/codec.js';
-import { registerOperation } from '../bridge/hub.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import { encodeError, type GreenCaller, registerOperation } from './runtime/index.js';
 import { abandoned, HubSocket, optionKey, park, sockets, threadOf, WRITE_LOW, type Accepted, type Delivery } from './socket-hub.js';
 import {
   badFd,

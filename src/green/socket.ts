@@ -36,12 +36,21 @@
 import { ValueError } from '../loop/errors.js';
 import type { AddrInfo } from '../loop/dns.js';
 import * as C from '../loop/socket-constants.js';
-import { blockingOnHub, callHub, drainPushes, inGreenWorker, onPush, sendHub } from '../bridge/call.js';
-import { decodeError, registerValueCodec, type EncodedError } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import type { WorkerSlot } from '../bridge/pool.js';
-import type { HubThread } from '../bridge/thread.js';
-import { workerState } from '../bridge/worker-state.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  decodeError,
+  drainPushes,
+  type EncodedError,
+  type HubThread,
+  inGreenWorker,
+  onPush,
+  registerValueCodec,
+  sendHub,
+  type WorkerSlot,
+  workerState,
+} from './runtime/index.js';
 import { HubSocket, sockets, windowOf, WRITE_WINDOW, type Datagram, type Delivery } from './socket-hub.js';
 import { badFd, checkAddress, notConnected, SHUT_WR, SocketTimeout, type Address } from './socket-errors.js';
 import { SocketFile, type BinaryMode, type FileMode, type TextMode } from './makefile.js';

@@ -29,11 +29,15 @@ import { DEVNULL, PIPE, STDOUT, createSubprocessExec, createSubprocessShell, typ
 import type { StreamReader } from '../loop/stream-reader.js';
 import type { StreamWriter } from '../loop/stream-writer.js';
 import type { Task } from '../loop/tasks.js';
-import { blockingOnHub, callHub, inGreenWorker } from '../bridge/call.js';
-import { registerErrorClass } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { registerOperation } from '../bridge/hub.js';
-import type { GreenCaller } from '../bridge/thread.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  type GreenCaller,
+  inGreenWorker,
+  registerErrorClass,
+  registerOperation,
+} from './runtime/index.js';
 import { threadOf } from './socket-hub.js';
 
 export { DEVNULL, PIPE, STDOUT, type StdioSpec };

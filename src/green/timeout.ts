@@ -27,12 +27,19 @@
 import { threadId } from 'node:worker_threads';
 import { GreenloopError, RuntimeError } from '../loop/errors.js';
 import type { TimerHandle } from '../loop/handles.js';
-import { blockingOnHub, callHub, inGreenWorker, sendHub } from '../bridge/call.js';
-import { registerErrorClass, registerErrorReviver } from '../bridge/codec.js';
-import { checkBridge } from '../bridge/config.js';
-import { registerOperation } from '../bridge/hub.js';
-import type { GreenCaller, HubThread } from '../bridge/thread.js';
-import { currentGreenThread } from '../bridge/worker-state.js';
+import {
+  blockingOnHub,
+  callHub,
+  checkBridge,
+  currentGreenThread,
+  type GreenCaller,
+  type HubThread,
+  inGreenWorker,
+  registerErrorClass,
+  registerErrorReviver,
+  registerOperation,
+  sendHub,
+} from './runtime/index.js';
 import { checkTimeout } from './hub-object.js';
 
 const MODULE = import.meta.url;

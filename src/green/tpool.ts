@@ -3,9 +3,7 @@
  * threads. (The loops' default executor, a thread pool over the same
  * workers, is the loop's own: see src/loop/executor.ts.)
  */
-import { blockingOnHub, inGreenWorker } from '../bridge/call.js';
-import { checkBridge } from '../bridge/config.js';
-import { currentGreenThread } from '../bridge/worker-state.js';
+import { blockingOnHub, checkBridge, currentGreenThread, inGreenWorker } from './runtime/index.js';
 
 /**
  * Runs a blocking function for the current green thread and returns its

@@ -9,9 +9,7 @@
  */
 import { setImmediate } from 'node:timers';
 import { isMainThread } from 'node:worker_threads';
-import { bridgeEnabled, settings } from '../bridge/config.js';
-import { hostedHubStarted } from '../bridge/hosted.js';
-import { warmAhead } from '../bridge/pool.js';
+import { bridgeEnabled, hostedHubStarted, settings, warmAhead } from './runtime/index.js';
 
 if (isMainThread) {
   setImmediate(() => {

@@ -11,6 +11,7 @@
  * loads none of the thread machinery. `setDefaultExecutorFactory` replaces
  * how every loop creates its default executor.
  */
+import { RuntimeError } from './errors.js';
 
 export interface Executor {
   /** Runs `fn(...args)` and settles with its result or error. */
@@ -20,6 +21,7 @@ export interface Executor {
 }
 
 let defaultExecutorFactory: (() => Executor) | null = null;
+let threadPoolLoader: (() => Promise<Executor>) | null = null;
 
 /**
  * Registers how `runInExecutor(null, ...)` creates a loop's default
@@ -30,10 +32,20 @@ export function setDefaultExecutorFactory(factory: (() => Executor) | null): voi
 }
 
 /**
+ * @internal Registers how the thread pool is loaded on first use. The
+ * package entry (index.ts) does it: the pool lives in the green runtime, a
+ * layer above the loop, so no module of the loop imports it.
+ */
+export function setThreadPoolLoader(loader: () => Promise<Executor>): void {
+  threadPoolLoader = loader;
+}
+
+/**
  * @internal A new default executor: the registered factory's (synchronous),
  * else a promise of a thread pool, once its module is loaded.
  */
 export function createDefaultExecutor(): Executor | Promise<Executor> {
   if (defaultExecutorFactory !== null) return defaultExecutorFactory();
-  return import('../bridge/executor.js').then(({ ThreadPoolExecutor }) => new ThreadPoolExecutor());
+  if (threadPoolLoader !== null) return threadPoolLoader();
+  throw new RuntimeError('no default executor: import greenloop (or greenloop/loop), or call setDefaultExecutorFactory()');
 }

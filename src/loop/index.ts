@@ -106,3 +106,11 @@ export {
   type SubprocessOptions,
 } from './subprocess.js';
 export type { BaseSubprocessTransport } from './base-subprocess.js';
+
+// The default executor is the green runtime's thread pool, loaded on first
+// use only: a program that never uses it starts no worker. The entry wires
+// it so that no module of the loop imports a layer above it.
+import { setThreadPoolLoader } from './executor.js';
+setThreadPoolLoader(() =>
+  import('../green/runtime/thread-pool-executor.js').then(({ ThreadPoolExecutor }) => new ThreadPoolExecutor()),
+);

@@ -18,9 +18,9 @@ import {
   runAsync,
   runGreen,
 } from '../../src/bridge/index.js';
-import { settings } from '../../src/bridge/config.js';
+import { settings } from '../../src/green/runtime/config.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers, waitUntil } from './workers.js';
+import { useGreenWorkers, waitUntil } from '../green-workers.js';
 import { clearRecords, records } from '../green/fixtures/record.js';
 import { double, parkThenReturn, reportInterruption } from '../green/fixtures/threads.js';
 import {

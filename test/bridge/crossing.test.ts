@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { runGreen } from '../../src/bridge/index.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers } from './workers.js';
+import { useGreenWorkers } from '../green-workers.js';
 import {
   classesOf,
   failInGreen,

@@ -18,8 +18,8 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('./fixtures', import.meta.url));
 
 /** Seconds after which a program counts as hung (it is killed). */
 const HANG_LIMIT = 20;
@@ -187,7 +187,7 @@ describe('the packed package in a consumer project', function () {
 
   it('installs the tarball with dist/ and the CLI, and only ESM exports', () => {
     const installed = path.join(project, 'node_modules', 'greenloop');
-    for (const file of ['dist/loop/index.js', 'dist/green/index.js', 'dist/bridge/index.js', 'dist/bridge/worker-entry.mjs', 'dist/cli.js']) {
+    for (const file of ['dist/loop/index.js', 'dist/green/index.js', 'dist/bridge/index.js', 'dist/green/runtime/worker-entry.mjs', 'dist/cli.js']) {
       expect(readdirSync(path.dirname(path.join(installed, file))), file).to.include(path.basename(file));
     }
     expect(readdirSync(installed)).to.not.include('src');

@@ -9,7 +9,7 @@ import { sleep as asyncSleep } from '../../src/loop/index.js';
 import { execute, isMainGreenThread, sleep, spawn } from '../../src/green/index.js';
 import { BlockingOnHubError, NotModuleLevelError, RecursiveSpawnError } from '../../src/bridge/index.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers } from '../bridge/workers.js';
+import { useGreenWorkers } from '../green-workers.js';
 import { task as unguardedTask } from './fixtures/unguarded.js';
 import {
   blockingSum,

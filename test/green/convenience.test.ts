@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { spawn } from '../../src/green/index.js';
 import { checkFdLeaks, runInLoop } from '../helpers.js';
 import { warmWorkers } from './fixtures/net-warm.js';
-import { TEST_POOL_SIZE, useGreenWorkers } from '../bridge/workers.js';
+import { TEST_POOL_SIZE, useGreenWorkers } from '../green-workers.js';
 import { clearRecords, records } from './fixtures/record.js';
 import { echoServer, limitedServer, listenOptions, serveUntil } from './fixtures/net-serve.js';
 

@@ -9,7 +9,7 @@ import { createTask, sleep as asyncSleep } from '../../src/loop/index.js';
 import { GreenThread, GreenletExit, getcurrent, kill, spawn, spawnAfter, spawnN } from '../../src/green/index.js';
 import { BlockingOnHubError, configure } from '../../src/bridge/index.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers, waitUntil } from '../bridge/workers.js';
+import { useGreenWorkers, waitUntil } from '../green-workers.js';
 import { clearRecords, records } from './fixtures/record.js';
 import {
   currentId,

@@ -10,7 +10,7 @@ import { BlockingOnHubError } from '../../src/bridge/index.js';
 import { CancelledError, ValueError } from '../../src/loop/errors.js';
 import { createTask, sleep as asyncSleep } from '../../src/loop/index.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers, waitUntil } from '../bridge/workers.js';
+import { useGreenWorkers, waitUntil } from '../green-workers.js';
 import {
   asyncTwinInGreen,
   consume,

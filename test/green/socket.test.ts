@@ -10,7 +10,7 @@ import { BlockingOnHubError } from '../../src/bridge/index.js';
 import { checkFdLeaks, runInLoop } from '../helpers.js';
 import { warmWorkers } from './fixtures/net-warm.js';
 // Every worker the pool may keep is started before the fd count is taken: a worker has fds of its own.
-import { TEST_POOL_SIZE, useGreenWorkers } from '../bridge/workers.js';
+import { TEST_POOL_SIZE, useGreenWorkers } from '../green-workers.js';
 import { clearRecords, records } from './fixtures/record.js';
 import {
   bigSendall,

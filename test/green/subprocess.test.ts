@@ -8,7 +8,7 @@ import { sleep as asyncSleep } from '../../src/loop/index.js';
 import { spawn } from '../../src/green/index.js';
 import { checkFdLeaks, runInLoop } from '../helpers.js';
 import { warmWorkers } from './fixtures/net-warm.js';
-import { TEST_POOL_SIZE, useGreenWorkers } from '../bridge/workers.js';
+import { TEST_POOL_SIZE, useGreenWorkers } from '../green-workers.js';
 import {
   communicateAgain,
   mergedStderr,

@@ -8,7 +8,7 @@ import { LightQueue, Timeout, spawn, withTimeout } from '../../src/green/index.j
 import { BlockingOnHubError } from '../../src/bridge/index.js';
 import { GreenloopError } from '../../src/loop/errors.js';
 import { runInLoop } from '../helpers.js';
-import { useGreenWorkers } from '../bridge/workers.js';
+import { useGreenWorkers } from '../green-workers.js';
 import {
   bail,
   cancelAfterExpiry,

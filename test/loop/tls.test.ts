@@ -31,7 +31,7 @@ import {
 } from '../../src/loop/index.js';
 import { checkFdLeaks, runInLoop, rejection, portOf } from '../helpers.js';
 
-const fixtures = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../fixtures/tls', import.meta.url));
 const key = readFileSync(join(fixtures, 'key.pem'));
 const cert = readFileSync(join(fixtures, 'cert.pem'));
 const trusting = { ca: cert };
