@@ -194,7 +194,7 @@ registerOperation(
 /** Runs a handler thread; at its exit, closes the client, reports its error to the server, starts the next. */
 function startHandler(state: ServeState, ref: FunctionRef, args: unknown[], clientId: number): void {
   state.running++;
-  const thread = state.caller.hub.spawnThread(ref, args, 0, false);
+  const thread = state.caller.hub.spawnRef(ref, args, 0, false);
   thread.onExit((ended) => {
     state.running--;
     sockets.get(clientId)?.close();

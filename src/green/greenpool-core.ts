@@ -135,7 +135,7 @@ export class PoolCore extends HubCore {
 
   /** The request's thread, started once its green spawner parks (eventlet's start order). */
   private spawnFor(request: SpawnRequest): HubThread {
-    const thread = Hub.for(this.hubLoop()).spawnThread(request.ref, request.args, 0, request.detached);
+    const thread = Hub.for(this.hubLoop()).spawnRef(request.ref, request.args, 0, request.detached);
     // The caller is the spawning thread itself, null for async code.
     if (request.caller !== null) thread.startAfterSpawnerParks(request.caller as HubThread);
     return thread;

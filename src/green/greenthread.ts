@@ -263,7 +263,7 @@ type Spawnable<A extends unknown[], R> = (...args: A) => R;
  */
 export function spawn<A extends unknown[], R>(fn: Spawnable<A, R>, ...args: A): GreenThread<Awaited<R>> {
   checkBridge('spawn');
-  return spawnThread('spawn', fn, args, 0, false) as GreenThread<Awaited<R>>;
+  return spawnFrom('spawn', fn, args, 0, false) as GreenThread<Awaited<R>>;
 }
 
 /**
@@ -272,7 +272,7 @@ export function spawn<A extends unknown[], R>(fn: Spawnable<A, R>, ...args: A): 
  */
 export function spawnN<A extends unknown[], R>(fn: Spawnable<A, R>, ...args: A): void {
   checkBridge('spawnN');
-  spawnThread('spawnN', fn, args, 0, true);
+  spawnFrom('spawnN', fn, args, 0, true);
 }
 
 /**
@@ -288,10 +288,10 @@ export function spawnAfter<A extends unknown[], R>(
   if (typeof seconds !== 'number' || Number.isNaN(seconds)) {
     throw new TypeError(`spawnAfter: seconds must be a number, got ${String(seconds)}`);
   }
-  return spawnThread('spawnAfter', fn, args, Math.max(0, seconds), false) as GreenThread<Awaited<R>>;
+  return spawnFrom('spawnAfter', fn, args, Math.max(0, seconds), false) as GreenThread<Awaited<R>>;
 }
 
-function spawnThread(call: string, fn: AnyFunction, args: readonly unknown[], delay: number, detached: boolean): GreenThread | undefined {
+function spawnFrom(call: string, fn: AnyFunction, args: readonly unknown[], delay: number, detached: boolean): GreenThread | undefined {
   const role = `the ${call}() target`;
   if (inGreenWorker()) {
     currentGreenThread(call, true);
@@ -328,7 +328,7 @@ function coreOf(thread: GreenThread): HubThread {
 registerOperation(
   'gt.spawn',
   (caller: GreenCaller, ref: FunctionRef, args: unknown[], delay: number, detached: boolean) => {
-    const thread = caller.hub.spawnThread(ref, args, delay, detached);
+    const thread = caller.hub.spawnRef(ref, args, delay, detached);
     // The caller is the spawning thread itself (from whichever copy of this
     // module the hub runs: a test runner may load it twice).
     thread.startAfterSpawnerParks(caller as HubThread);

@@ -517,7 +517,7 @@ export class HubThread implements GreenCaller {
     for (const link of local) this.callSafely(link.callback, [this.facade, ...link.args]);
     for (const link of remote) {
       if (this.hub.closed) break;
-      this.hub.spawnThread(link.ref, [encodeValue(this.facade), ...link.args], 0, true);
+      this.hub.spawnRef(link.ref, [encodeValue(this.facade), ...link.args], 0, true);
     }
   }
 

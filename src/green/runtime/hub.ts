@@ -132,7 +132,7 @@ export class Hub implements SlotOwner {
   }
 
   /** Starts a green thread running `ref(...args)` (args encoded) after `delay` seconds. */
-  spawnThread(ref: FunctionRef, args: unknown[], delay: number, detached: boolean): HubThread {
+  spawnRef(ref: FunctionRef, args: unknown[], delay: number, detached: boolean): HubThread {
     if (this.closed) throw new HubClosedError('cannot spawn: the event loop is closed');
     return new HubThread(this, ref, args, delay, detached);
   }
@@ -147,10 +147,10 @@ export class Hub implements SlotOwner {
     return new HubThread(this, { url: 'greenloop:attached', name }, [], 0, false, slot);
   }
 
-  /** `spawnThread` for a function object (checked to be module-level) and plain arguments. */
+  /** `spawnRef` for a function object (checked to be module-level) and plain arguments. */
   spawnFunction(fn: AnyFunction, args: readonly unknown[], delay: number, detached: boolean, role: string): HubThread {
     const ref = functionRef(fn, role);
-    return this.spawnThread(ref, encodeArgs(args), delay, detached);
+    return this.spawnRef(ref, encodeArgs(args), delay, detached);
   }
 
   // ---- serving ---------------------------------------------------------------------
