@@ -4,7 +4,7 @@
  *
  * What counts as green: anything from `greenloop/green`, and the bridge
  * helpers only green code needs from `greenloop/bridge` (`runGreen`,
- * `callAsync`, `runAsync`, `awaitSync`; `configure` and the rest of the
+ * `callAsync`, `runAsync`; `configure` and the rest of the
  * bridge stay after the migration). Relative imports that land in
  * greenloop's own `src/green` or `dist/green` (its examples and tests) count
  * as `greenloop/green`, and likewise for `src/bridge` and `dist/bridge`.
@@ -93,7 +93,7 @@ export interface ScanOptions {
 }
 
 /** The `greenloop/bridge` exports that only green code needs. */
-export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync', 'awaitSync']);
+export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync']);
 
 /** The file extensions of the modules a scan reads (declaration files are skipped). */
 export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];

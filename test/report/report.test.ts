@@ -47,7 +47,7 @@ describe('migration report: scanSource', () => {
 
   it('counts only the green helpers of greenloop/bridge', () => {
     const text = [
-      "import { configure, runGreen, callAsync, runAsync, awaitSync, shutdownWorkers } from 'greenloop/bridge';",
+      "import { configure, runGreen, callAsync, runAsync, shutdownWorkers } from 'greenloop/bridge';",
       "import * as bridge from 'greenloop/bridge';",
       'configure({}); shutdownWorkers();',
       'bridge.configure({}); bridge.runGreen(work);',
@@ -56,7 +56,6 @@ describe('migration report: scanSource', () => {
       '1:21 import runGreen',
       '1:31 import callAsync',
       '1:42 import runAsync',
-      '1:52 import awaitSync',
       '4:23 reference runGreen',
     ]);
   });
