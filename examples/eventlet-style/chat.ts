@@ -76,13 +76,18 @@ export function chatServer(port: number, participants: Participants, listening: 
     }
   } finally {
     server.close();
-    for (const handler of handlers) handler.kill();
-    for (const handler of handlers) {
-      try {
-        handler.wait();
-      } catch (error) {
-        if (!(error instanceof GreenletExit)) throw error;
-      }
+    stopHandlers(handlers);
+  }
+}
+
+/** Kills the handlers still running and waits for them: each leaves the chat as it ends. */
+function stopHandlers(handlers: Set<GreenThread<void>>): void {
+  for (const handler of handlers) handler.kill();
+  for (const handler of handlers) {
+    try {
+      handler.wait();
+    } catch (error) {
+      if (!(error instanceof GreenletExit)) throw error;
     }
   }
 }
