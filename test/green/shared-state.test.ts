@@ -5,6 +5,7 @@
  * side, bad input is refused with a documented error, and a container is
  * released once nothing holds it.
  */
+import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import {
@@ -14,6 +15,7 @@ import {
   SharedMap,
   SharedSet,
   spawn,
+  type socket,
   type SharedKey,
 } from '../../src/green/index.js';
 import { NotModuleLevelError } from '../../src/bridge/index.js';
@@ -29,6 +31,7 @@ import {
   failingUpdate,
   makeMap,
   readAndMutate,
+  readAroundTheMap,
   removeValue,
   unshareableUpdate,
   useStoredQueue,
@@ -181,6 +184,21 @@ describe('green: shared containers', () => {
         ['by', 2],
       ]);
     });
+  });
+
+  it('stores a socket as a handle: reading it back in its reader thread does not rewind its stream', async () => {
+    const server = net.createServer((peer) => {
+      peer.write('first\n');
+      peer.once('data', () => peer.end('second\n'));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as net.AddressInfo;
+      const lines = await runInLoop(async () => spawn(readAroundTheMap, port, new SharedMap<string, socket.Socket>()));
+      expect(lines).to.deep.equal(['first\n', 'second\n']);
+    } finally {
+      server.close();
+    }
   });
 
   it('is kept while a green thread holds a handle, and released once none does', async function () {
