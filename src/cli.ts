@@ -37,6 +37,11 @@ report   Lists every use of the green API by module, and the share of modules
              green code once the migration is done)
   --json     print the report as JSON
   --list     also print each use as file:line:column, its kind and name
+
+The report also lists the module-level mutable state (let, var, and const
+objects the module mutates) of the modules green threads load: those that
+use the green API and the modules they import. Green threads share none of
+it; the shared containers (SharedMap, SharedSet, SharedCounter) are shared.
   -h, --help print this help
 
 Exit status: 0; 1 with --strict while green uses remain; 2 on bad usage or
@@ -121,8 +126,34 @@ function summaryLine(report: MigrationReport): string {
   return `${report.migratedCount} of ${report.moduleCount} modules migrated (${report.percentMigrated}%)`;
 }
 
+/**
+ * The module-level mutable state of the modules green threads load, one a
+ * line as `file:line:column  kind  name`, under a header that says why it
+ * matters and what to use instead.
+ */
+function formatModuleState(modules: readonly ModuleReport[]): string[] {
+  const rows = modules.flatMap((module) =>
+    module.moduleState.map((state) => {
+      const mutated = state.mutatedAt === undefined ? '' : ` (mutated at ${state.mutatedAt.line}:${state.mutatedAt.column})`;
+      return [`${module.file}:${state.line}:${state.column}`, state.kind, `${state.name}${mutated}`];
+    }),
+  );
+  if (rows.length === 0) return [];
+  const header =
+    `module-level state in modules green threads load (${rows.length}): each green thread has its own copy, ` +
+    'so it is not shared between them; move what they share into SharedMap, SharedSet or SharedCounter (greenloop/green)';
+  const locationWidth = Math.max(...rows.map(([location]) => location.length));
+  const kindWidth = Math.max(...rows.map(([, kind]) => kind.length));
+  return [header, ...rows.map(([location, kind, name]) => `${location.padEnd(locationWidth)}  ${kind.padEnd(kindWidth)}  ${name}`)];
+}
+
 function formatReport(report: MigrationReport, list: boolean): string {
-  const sections = [list ? formatUses(report.modules) : [], formatTable(report.modules), [summaryLine(report)]];
+  const sections = [
+    list ? formatUses(report.modules) : [],
+    formatTable(report.modules),
+    formatModuleState(report.modules),
+    [summaryLine(report)],
+  ];
   return `${sections.filter((lines) => lines.length > 0).map((lines) => lines.join('\n')).join('\n\n')}\n`;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Shared test helpers: a fresh loop per test, and fd/handle leak checks.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { readdirSync } from 'node:fs';
 import sinon from 'sinon';
 import type { AddressInfo } from 'node:net';
@@ -138,12 +139,7 @@ export function runScript(
 ): Promise<ScriptOutcome> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
-      env: { ...process.env, GREENLOOP_BRIDGE: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: (options.hangLimit ?? 25) * 1000,
-      killSignal: 'SIGKILL',
-    });
+    const child = startScript(script, options);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -152,5 +148,22 @@ export function runScript(
     child.on('close', (code, signal) =>
       resolve({ stdout, stderr, code, signal, seconds: (performance.now() - started) / 1000 }),
     );
+  });
+}
+
+/**
+ * Starts a TypeScript program under tsx, as `runScript` does, and returns
+ * the child process (stdout and stderr piped), for programs a test talks to
+ * while they run (servers). It is killed after `hangLimit` seconds.
+ */
+export function startScript(
+  script: string,
+  options: { args?: readonly string[]; env?: NodeJS.ProcessEnv; hangLimit?: number } = {},
+): ChildProcessByStdio<null, Readable, Readable> {
+  return spawn(process.execPath, ['--import', 'tsx', script, ...(options.args ?? [])], {
+    env: { ...process.env, GREENLOOP_BRIDGE: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: (options.hangLimit ?? 25) * 1000,
+    killSignal: 'SIGKILL',
   });
 }

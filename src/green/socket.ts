@@ -507,7 +507,9 @@ export class Socket {
   _adopt(handle: SocketHandle): void {
     this.timeout = handle.timeout;
     if (handle.connected === true) this.connected = true;
-    if (handle.consumed < 0 || handle.consumed === this.consumed) return;
+    // Forward only: a handle that left the hub before this thread read further (one read back
+    // from a shared container, say) must not rewind what this thread already consumed.
+    if (handle.consumed < 0 || handle.consumed <= this.consumed) return;
     this.chunks = [];
     this.eof = false;
     this.consumed = this.received = this.acked = handle.consumed;

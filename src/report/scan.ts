@@ -31,6 +31,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TS from 'typescript';
 import { GreenloopError } from '../loop/errors.js';
+import { modulesGreenThreadsLoad } from './green-reach.js';
+import { findModuleState, relativeSpecifiers, type ModuleStateFinding } from './module-state.js';
+
+export type { ModuleStateFinding, ModuleStateKind } from './module-state.js';
 
 type TypeScript = typeof TS;
 
@@ -69,6 +73,12 @@ export interface ModuleReport {
   migrated: boolean;
   /** Its green uses, in source order. */
   uses: GreenUse[];
+  /**
+   * Its module-level mutable state, which green threads do not share (one
+   * copy per thread), when green threads load the module (it uses the green
+   * API, or a module that does imports it, transitively); else empty.
+   */
+  moduleState: ModuleStateFinding[];
 }
 
 /** The report over every module scanned. */
@@ -81,6 +91,8 @@ export interface MigrationReport {
   percentMigrated: number;
   /** Green uses over all modules. */
   greenUseCount: number;
+  /** Module-level mutable state findings over all modules (see `ModuleReport.moduleState`). */
+  moduleStateCount: number;
 }
 
 export interface ScanOptions {
@@ -152,10 +164,18 @@ export class TypeScriptUnavailableError extends GreenloopError {
 export function scanProject(paths: readonly string[] = [], options: ScanOptions = {}): MigrationReport {
   const cwd = path.resolve(options.cwd ?? process.cwd());
   const scanner = moduleScanner({ ...options, cwd });
-  const modules = collectModules(paths.length === 0 ? ['.'] : paths, cwd).map((file): ModuleReport => {
-    const uses = scanFile(scanner, file, displayPath(file, cwd));
-    return { file: displayPath(file, cwd), migrated: uses.length === 0, uses };
-  });
+  const scans = new Map<string, ModuleScanResult>();
+  for (const file of collectModules(paths.length === 0 ? ['.'] : paths, cwd)) {
+    scans.set(file, scanFile(scanner, file, displayPath(file, cwd)));
+  }
+  const links = new Map([...scans].map(([file, scan]) => [file, { green: scan.uses.length > 0, specifiers: scan.specifiers }]));
+  const loadedByGreen = modulesGreenThreadsLoad(links, MODULE_EXTENSIONS);
+  const modules = [...scans].map(([file, { uses, moduleState }]): ModuleReport => ({
+    file: displayPath(file, cwd),
+    migrated: uses.length === 0,
+    uses,
+    moduleState: loadedByGreen.has(file) ? moduleState : [],
+  }));
   modules.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   return summarize(modules);
 }
@@ -167,11 +187,11 @@ export function scanProject(paths: readonly string[] = [], options: ScanOptions 
  */
 export function scanSource(text: string, fileName: string, options: ScanOptions = {}): GreenUse[] {
   const cwd = path.resolve(options.cwd ?? process.cwd());
-  return moduleScanner({ ...options, cwd })(text, path.resolve(cwd, fileName));
+  return moduleScanner({ ...options, cwd })(text, path.resolve(cwd, fileName)).uses;
 }
 
 /** Scans one file; a file that cannot be read or parsed fails the whole report, naming the file. */
-function scanFile(scanner: ReturnType<typeof moduleScanner>, file: string, shown: string): GreenUse[] {
+function scanFile(scanner: ReturnType<typeof moduleScanner>, file: string, shown: string): ModuleScanResult {
   try {
     return scanner(readFileSync(file, 'utf8'), file);
   } catch (error) {
@@ -189,6 +209,7 @@ function summarize(modules: ModuleReport[]): MigrationReport {
     migratedCount,
     percentMigrated: modules.length === 0 ? 100 : Math.floor((migratedCount * 100) / modules.length),
     greenUseCount: modules.reduce((sum, module) => sum + module.uses.length, 0),
+    moduleStateCount: modules.reduce((sum, module) => sum + module.moduleState.length, 0),
   };
 }
 
@@ -314,14 +335,27 @@ function loadTypeScript(): TypeScript {
 
 // Scanning one module
 
-/** A scanner for one scan's options: (source text, absolute file name) → uses. */
-function moduleScanner(options: ScanOptions & { cwd: string }): (text: string, file: string) => GreenUse[] {
+/** What one module's scan finds. */
+interface ModuleScanResult {
+  uses: GreenUse[];
+  /** Its module-level mutable state (reported if green threads load it). */
+  moduleState: ModuleStateFinding[];
+  /** Its relative import specifiers. */
+  specifiers: string[];
+}
+
+/** A scanner for one scan's options: (source text, absolute file name) → what the module holds. */
+function moduleScanner(options: ScanOptions & { cwd: string }): (text: string, file: string) => ModuleScanResult {
   const ts = loadTypeScript();
   const dirs = entryDirectories(options);
   return (text, file) => {
     const { sourceFile, checker } = parseModule(ts, text, file);
     const scan = new ModuleScan(ts, sourceFile, checker, (specifier) => entryPointOf(specifier, file, dirs));
-    return scan.run();
+    return {
+      uses: scan.run(),
+      moduleState: findModuleState(ts, sourceFile, checker),
+      specifiers: relativeSpecifiers(ts, sourceFile),
+    };
   };
 }
 

@@ -256,6 +256,19 @@ describe('the packed package in a consumer project', function () {
         ]);
       });
 
+      it('shares SharedCounter, SharedMap and SharedSet between green threads and async code', async () => {
+        const outcome = await runProgram(language, 'shared-state');
+        expectExit(outcome, 0);
+        expect(linesFrom(outcome, 'main: '), describeOutcome(outcome)).to.deep.equal([
+          'main: counter 150',
+          'main: seen {"a":50,"b":50,"c":50}',
+          'main: names a,b,c',
+          'main: log ["one","two"]',
+          'main: NotShareableError',
+          'main: done',
+        ]);
+      });
+
       it('prints the error and stack of a failed spawnN green thread on stderr, and goes on', async () => {
         const outcome = await runProgram(language, 'spawn-fail');
         expectExit(outcome, 0);

@@ -250,6 +250,7 @@ describe('migration report: scanProject', () => {
       migratedCount: 0,
       percentMigrated: 100,
       greenUseCount: 0,
+      moduleStateCount: 0,
     } satisfies MigrationReport);
   });
 
@@ -361,5 +362,54 @@ describe('migration report: the greenloop command', function () {
     expect(readFileSync(CLI, 'utf8').split('\n')[0]).to.equal('#!/usr/bin/env node');
     const manifest = JSON.parse(readFileSync(path.join(REPO, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
     expect(manifest.bin).to.deep.equal({ greenloop: './dist/cli.js' });
+  });
+});
+
+describe('migration report: module-level state in modules green threads load', () => {
+  const STATE = 'test/report/state-fixtures';
+
+  /** `file:line:column kind name [mutatedAt]` for every finding of the report. */
+  function findings(report: MigrationReport): string[] {
+    return report.modules.flatMap((module) =>
+      module.moduleState.map((state) => {
+        const at = state.mutatedAt === undefined ? '' : ` @${state.mutatedAt.line}:${state.mutatedAt.column}`;
+        return `${module.file.slice(STATE.length + 1)}:${state.line}:${state.column} ${state.kind} ${state.name}${at}`;
+      }),
+    );
+  }
+
+  it('flags let, var and mutated const objects in green modules and the modules they import, transitively', () => {
+    const report = scanProject([STATE], { cwd: REPO });
+    expect(findings(report)).to.deep.equal([
+      'chat.ts:5:5 let connections',
+      'chat.ts:6:7 mutated-const participants @14:3',
+      'chat.ts:8:7 mutated-const history @9:1',
+      'chat.ts:10:14 mutated-const stats @15:3',
+      'sessions.ts:4:14 mutated-const sessions @7:3',
+      'util/cache.ts:3:12 var hits',
+    ]);
+    expect(report.moduleStateCount).to.equal(6);
+    // standalone.ts has state too, but no green thread loads it.
+    expect(report.modules.find((module) => module.file.endsWith('standalone.ts'))?.moduleState).to.deep.equal([]);
+  });
+
+  it('reports nothing for the existing fixtures, whose output stays as it was', () => {
+    expect(scanProject([FIXTURES], { cwd: REPO }).moduleStateCount).to.equal(0);
+  });
+
+  it('prints the findings in their own section, with a hint at the shared containers', async function () {
+    this.timeout(30_000);
+    const { code, stdout, stderr } = await runCli(['report', STATE]);
+    expect({ code, stderr }).to.deep.equal({ code: 0, stderr: '' });
+    const sections = stdout.trimEnd().split('\n\n');
+    expect(sections).to.have.length(3);
+    const [header, ...lines] = sections[1].split('\n');
+    expect(header).to.match(/^module-level state in modules green threads load \(6\): .*not shared.*SharedMap, SharedSet or SharedCounter/);
+    expect(lines.map((line) => line.split(/\s{2,}/))).to.deep.include.members([
+      [`${STATE}/chat.ts:5:5`, 'let', 'connections'],
+      [`${STATE}/chat.ts:6:7`, 'mutated-const', 'participants (mutated at 14:3)'],
+      [`${STATE}/util/cache.ts:3:12`, 'var', 'hits'],
+    ]);
+    expect(sections[2]).to.equal('3 of 4 modules migrated (75%)');
   });
 });

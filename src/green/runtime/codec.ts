@@ -258,6 +258,13 @@ export function encodeValue(value: unknown): unknown {
   return value;
 }
 
+/** Whether `value` crosses threads as a handle (a green thread, queue, socket...: a registered kind). */
+export function isHandleValue(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  for (const codec of valueCodecs.values()) if (codec.matches(value)) return true;
+  return false;
+}
+
 /** Encodes each argument; returns `args` itself when nothing needs encoding. */
 export function encodeArgs(args: readonly unknown[]): unknown[] {
   return mapArgs(args, encodeValue);
