@@ -342,6 +342,7 @@ registerOperation('gt.wait', (caller: GreenCaller, thread: GreenThread) => {
   const core = coreOf(thread);
   if (core.dead) return unwrap(core.retrieve());
   const future = caller.loop.createFuture<unknown>();
+  future._label = { toString: () => `GreenThread.wait() on ${String(core)}` };
   const unsubscribe = core.onExit(() => {
     if (future.done() || caller.loop.isClosed()) return;
     const outcome = core.retrieve();

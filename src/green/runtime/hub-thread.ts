@@ -56,6 +56,8 @@ export interface PendingOperation {
   /** Cancelled when the call is interrupted (kill, timeout, hub closed). */
   future: Future<unknown> | null;
   timer: TimerHandle | null;
+  /** Loop time when the thread parked in it (dumps: for how long). */
+  readonly since: number;
 }
 
 export interface Outcome {
