@@ -106,6 +106,7 @@ export class GreenThread<T = unknown> implements PromiseLike<T> {
       throw new RuntimeError('waitAsync() is for async code on the event loop thread; green code uses wait()');
     }
     const future = core.loop.createFuture<T>();
+    future._label = { toString: () => `GreenThread.wait() on ${String(core)}` };
     const unsubscribe = core.onExit(() => settleFuture(future, core));
     future.addDoneCallback(() => {
       unsubscribe();

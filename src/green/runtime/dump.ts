@@ -118,12 +118,19 @@ function format(tasks: readonly TaskDump[], threads: readonly GreenThreadDump[],
   if (threads.length > 0) lines.push('Green threads:');
   for (const thread of threads) {
     let what: string = thread.state;
-    if (thread.state === 'parked') what = `parked ${seconds(thread.waitingFor)} in ${thread.waitingOn ?? thread.operation ?? '?'}`;
+    if (thread.state === 'parked') what = `parked ${seconds(thread.waitingFor)} in ${parkedIn(thread)}`;
     else if (thread.operation !== null) what = `running (${thread.operation})`;
     lines.push(`  #${thread.id} ${thread.name}() ${what}`);
     lines.push(...site('spawned', thread.spawnedAt));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The operation, and what it waits on unless its label already starts with it. */
+function parkedIn(thread: GreenThreadDump): string {
+  const operation = thread.operation ?? '?';
+  const on = thread.waitingOn;
+  return on === null || on.startsWith(operation) ? (on ?? operation) : `${operation}(): ${on}`;
 }
 
 function site(verb: string, stack: readonly string[] | null): string[] {

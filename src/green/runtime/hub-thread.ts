@@ -152,7 +152,7 @@ export class HubThread implements GreenCaller {
   ) {
     this.loop = hub.loop;
     this.exit = this.loop.createFuture();
-    this.sourceTraceback = settings.debug ? spawnSite() : null;
+    this.sourceTraceback = settings.debug || this.loop.getDebug() ? spawnSite() : null;
     threadsById.set(this.id, this);
     hub.threads.add(this);
     if (attached !== undefined) {
