@@ -9,8 +9,9 @@ export function debugFromEnvironment(): boolean {
 }
 
 /**
- * The stack at the caller, minus greenloop's own frames, as asyncio's
- * `source_traceback`: the lines that say where an object was created.
+ * The stack at the caller, minus greenloop's own frames (of every layer:
+ * a task that `callAsync` starts was created by the hub, not by the user),
+ * as asyncio's `source_traceback`: the lines that say where an object was created.
  */
 export function extractStack(): string[] {
   const stack = new Error().stack ?? '';
@@ -18,7 +19,7 @@ export function extractStack(): string[] {
     .split('\n')
     .slice(1)
     .map((line) => line.trim())
-    .filter((line) => !/[\\/]src[\\/]loop[\\/]|[\\/]dist[\\/]loop[\\/]/.test(line));
+    .filter((line) => !/[\\/](src|dist)[\\/](loop|green|bridge)[\\/]/.test(line));
 }
 
 /** A short description of a function for log lines: its name, or 'anonymous'. */
