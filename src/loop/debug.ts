@@ -1,6 +1,15 @@
 /**
  * Helpers of debug mode: where objects were created, and how to print them.
  */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * greenloop's own code (`src/` or `dist/`, one level up from this module):
+ * its frames are left out of creation sites, whatever the user's folders
+ * are named.
+ */
+const OWN_DIR = fileURLToPath(new URL('..', import.meta.url));
+const OWN_URL = pathToFileURL(OWN_DIR).href;
 
 /** Whether new loops start in debug mode (`GREENLOOP_DEBUG=1`). */
 export function debugFromEnvironment(): boolean {
@@ -19,7 +28,7 @@ export function extractStack(): string[] {
     .split('\n')
     .slice(1)
     .map((line) => line.trim())
-    .filter((line) => !/[\\/](src|dist)[\\/](loop|green|bridge)[\\/]/.test(line));
+    .filter((line) => !line.includes(OWN_DIR) && !line.includes(OWN_URL));
 }
 
 /** A short description of a function for log lines: its name, or 'anonymous'. */
