@@ -235,8 +235,8 @@ export function registerCoreOperation<C extends HubCore, A extends unknown[]>(
     }
     object._core.bind(caller.loop);
     const result = handler(caller, object._core, ...args);
-    // Dumps name the object a parked thread waits on (formatted only then).
-    if (result instanceof Future && result._label === null) result._label = { toString: () => `${name}() on ${String(object)}` };
+    // Dumps name the operation and the object a parked thread waits on (formatted only then).
+    if (result instanceof Future && !result.done()) result._label = { toString: () => `${name}() on ${String(object)}` };
     return result;
   };
   registerOperation(name, serve as unknown as OperationHandler);

@@ -51,7 +51,7 @@ describe('bridge: dump() of tasks and green threads', function () {
   this.timeout(60_000);
   useGreenWorkers(4);
 
-  it('shows what each task awaits, where it was created, and for how long', async () => {
+  it('shows what each task awaits (loop and green primitives), where it was created, and for how long', async () => {
     const [first, second, port] = await runInLoop(
       async () => {
         const writers: StreamWriter[] = [];
@@ -61,6 +61,7 @@ describe('bridge: dump() of tasks and green threads', function () {
         const lock = new Lock();
         await lock.acquire();
         const event = new LoopEvent();
+        const greenQueue = new Queue<string>();
         const loop = getRunningLoop();
         const tasks = [
           loop.createTask(async () => await queue.get(), { name: 'getter' }),
@@ -68,6 +69,7 @@ describe('bridge: dump() of tasks and green threads', function () {
           loop.createTask(async () => await event.wait(), { name: 'waiter' }),
           loop.createTask(async () => await asyncSleep(60), { name: 'sleeper' }),
           loop.createTask(async () => await reader.read(10), { name: 'reader' }),
+          loop.createTask(async () => await greenQueue.getAsync(), { name: 'green-getter' }),
         ];
         await until(() => tasks.every((t) => dump().tasks.some((d) => d.name === t.getName() && d.waitingOn !== null)), 20);
         const taken = dump();
@@ -89,6 +91,7 @@ describe('bridge: dump() of tasks and green threads', function () {
     expect(task(first, 'waiter').waitingOn).to.match(/^Event\.wait\(\) on <Event \[unset, waiters:1\]>/);
     expect(task(first, 'sleeper').waitingOn).to.equal('sleep(60)');
     expect(task(first, 'reader').waitingOn).to.equal(`StreamReader.read() from 127.0.0.1:${port}`);
+    expect(task(first, 'green-getter').waitingOn).to.match(/^Queue\.get\(\) on <Queue maxsize=null qsize=0 getters\[1\]>$/);
     expect(task(first, 'getter').coro).to.equal('<anonymous>()');
     expect(task(first, 'getter').createdAt?.[0]).to.contain('dump.test.ts');
     expect(task(second, 'sleeper').waitingFor).to.be.greaterThan(task(first, 'sleeper').waitingFor);

@@ -118,10 +118,12 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
  *   or a value of the wrong type: `bridge` and `debug` must be booleans (a
  *   string such as `'off'` is refused, not read as truthy), `hub` one of the
  *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `maxIdleWorkers`,
- *   `idleTimeout`, `spinLimit` and `killGrace` numbers;
+ *   `idleTimeout`, `spinLimit` and `killGrace` numbers, `dumpSignal` a
+ *   boolean, a signal name or null;
  * - ValueError for a value of the right type out of range: a `hub` string
  *   other than the three above, a negative or fractional `poolSize`,
- *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout` or `killGrace`.
+ *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout` or
+ *   `killGrace`, a `dumpSignal` naming no signal the process can catch.
  */
 export function configure(options: BridgeOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
