@@ -10,7 +10,9 @@ export {
   WorkerCrashedError,
   BlockingOnHubError,
   NotInGreenThreadError,
+  DeadlockError,
 } from '../green/runtime/index.js';
+export { dump, printDump, type Dump, type GreenThreadDump, type TaskDump } from '../green/runtime/index.js';
 export { configure, bridgeEnabled, type BridgeOptions, type HubPlacement } from '../green/runtime/index.js';
 export { hostedHubStarted } from '../green/runtime/index.js';
 export { runGreen } from './run-green.js';

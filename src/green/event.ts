@@ -33,7 +33,7 @@ type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: f
 
 class EventCore extends HubCore {
   private outcome: Outcome | null = null;
-  private readonly waiters = new WaiterLine<unknown>();
+  private readonly waiters = new WaiterLine<unknown>({ toString: () => `Event.wait() on <Event ${String(this)}>` });
 
   ready(): boolean {
     return this.outcome !== null;

@@ -106,6 +106,7 @@ export class GreenThread<T = unknown> implements PromiseLike<T> {
       throw new RuntimeError('waitAsync() is for async code on the event loop thread; green code uses wait()');
     }
     const future = core.loop.createFuture<T>();
+    future._label = { toString: () => `GreenThread.wait() on ${String(core)}` };
     const unsubscribe = core.onExit(() => settleFuture(future, core));
     future.addDoneCallback(() => {
       unsubscribe();
@@ -342,6 +343,7 @@ registerOperation('gt.wait', (caller: GreenCaller, thread: GreenThread) => {
   const core = coreOf(thread);
   if (core.dead) return unwrap(core.retrieve());
   const future = caller.loop.createFuture<unknown>();
+  future._label = { toString: () => `GreenThread.wait() on ${String(core)}` };
   const unsubscribe = core.onExit(() => {
     if (future.done() || caller.loop.isClosed()) return;
     const outcome = core.retrieve();

@@ -24,7 +24,7 @@
  */
 import type { EventLoop } from '../loop/event-loop.js';
 import { RuntimeError, ValueError } from '../loop/errors.js';
-import type { Future } from '../loop/futures.js';
+import { Future } from '../loop/futures.js';
 import {
   callHub,
   checkBridge,
@@ -234,7 +234,10 @@ export function registerCoreOperation<C extends HubCore, A extends unknown[]>(
       throw new RuntimeError(`${name}(): not a green object owned by this hub`);
     }
     object._core.bind(caller.loop);
-    return handler(caller, object._core, ...args);
+    const result = handler(caller, object._core, ...args);
+    // Dumps name the operation and the object a parked thread waits on (formatted only then).
+    if (result instanceof Future && !result.done()) result._label = { toString: () => `${name}() on ${String(object)}` };
+    return result;
   };
   registerOperation(name, serve as unknown as OperationHandler);
 }

@@ -12,7 +12,7 @@ export { GreenletExit } from './errors.js';
 export { GreenThread, spawn, spawnN, spawnAfter, getcurrent, kill } from './greenthread.js';
 export { sleep } from './sleep.js';
 export { execute } from './tpool.js';
-export { isMainGreenThread } from './runtime/index.js';
+export { isMainGreenThread, DeadlockError } from './runtime/index.js';
 export { GreenPool, GreenPile, type Spawned, type ArgumentIterables } from './greenpool.js';
 export { GreenMap } from './greenmap.js';
 export { Queue, LightQueue, PriorityQueue, LifoQueue, Empty, Full } from './queue.js';

@@ -119,11 +119,11 @@ export function checkMaxsize(maxsize: unknown, call: string): number | null {
 export class QueueCore<T> extends HubCore {
   private readonly store: ItemStore<T>;
   /** Blocked getters, woken with their item. */
-  private readonly getters = new WaiterLine<T>();
+  private readonly getters = new WaiterLine<T>({ toString: () => `Queue.get() on <Queue ${String(this)}>` });
   /** Blocked putters, with their item. */
-  private readonly putters = new WaiterLine<void, T>();
+  private readonly putters = new WaiterLine<void, T>({ toString: () => `Queue.put() on <Queue ${String(this)}>` });
   /** Blocked `join()` calls, woken with true once every task is done. */
-  private readonly joiners = new WaiterLine<boolean>();
+  private readonly joiners = new WaiterLine<boolean>({ toString: () => `Queue.join() on <Queue ${String(this)}>` });
   private unfinished = 0;
 
   constructor(

@@ -80,7 +80,7 @@ export interface AcquireCore extends HubCore {
 /** A counter of permits (eventlet's Semaphore; `bound` makes it a BoundedSemaphore). */
 export class SemaphoreCore extends HubCore implements AcquireCore {
   readonly holdings = new Holdings();
-  private readonly acquirers = new WaiterLine<boolean>();
+  private readonly acquirers = new WaiterLine<boolean>({ toString: () => `Semaphore.acquire() on <Semaphore ${String(this)}>` });
 
   constructor(
     private count: number,
@@ -152,8 +152,8 @@ export class SemaphoreCore extends HubCore implements AcquireCore {
  */
 export class CappedCore extends HubCore implements AcquireCore {
   readonly holdings = new Holdings();
-  private readonly acquirers = new WaiterLine<boolean>();
-  private readonly releasers = new WaiterLine<boolean>();
+  private readonly acquirers = new WaiterLine<boolean>({ toString: () => `CappedSemaphore.acquire() on <CappedSemaphore ${String(this)}>` });
+  private readonly releasers = new WaiterLine<boolean>({ toString: () => `CappedSemaphore.release() on <CappedSemaphore ${String(this)}>` });
 
   constructor(
     private count: number,

@@ -36,6 +36,7 @@ registerOperation('green.sleep', (caller: GreenCaller, seconds: number): Future<
   // The call itself came through callSoon: for 0 the reply is the yield.
   if (seconds <= 0) return undefined;
   const future = caller.loop.createFuture<void>();
+  future._label = `green.sleep(${seconds})`;
   const timer = caller.loop.callLater(seconds, () => {
     if (!future.done()) future.setResult(undefined);
   });

@@ -60,6 +60,7 @@ registerOperation('sock.recv', (caller: GreenCaller, id: number, position: numbe
   const future = park<Delivery>(caller, timeout, (done) => {
     if (socket.readWaiter?.future === done) socket.readWaiter = null;
   });
+  future._label = waitLabel(socket, 'recv', true);
   socket.readWaiter = { thread, future };
   return future;
 });
@@ -173,6 +174,7 @@ registerOperation('sock.accept', (caller: GreenCaller, id: number, timeout: numb
   const future = park<Accepted>(caller, timeout, (done) => {
     if (socket.acceptWaiter?.future === done) socket.acceptWaiter = null;
   });
+  future._label = waitLabel(socket, 'accept', false);
   socket.acceptWaiter = { thread, future };
   return future;
 });
@@ -190,6 +192,7 @@ registerOperation('sock.connect', (caller: GreenCaller, id: number, address: unk
   const future = park<void>(caller, timeout, (done) => {
     if (abandoned(done) && socket.state === 'connecting') failConnect(socket, stream, null);
   });
+  future._label = { toString: () => `sock.connect to ${JSON.stringify(target)}` };
   stream.once('connect', () => {
     if (socket.state !== 'connecting') return;
     socket.state = 'connected';
@@ -293,6 +296,7 @@ registerOperation('sock.drain', (caller: GreenCaller, id: number, timeout: numbe
   if (stream === null || buffered <= WRITE_LOW) return buffered;
   if (timeout === 0) throw wouldBlock();
   const future = park<number>(caller, timeout, (done) => (socket as HubSocket).drainWaiters.delete(done));
+  future._label = waitLabel(socket as HubSocket, 'sendall', true);
   (socket as HubSocket).drainWaiters.add(future);
   return future;
 });
@@ -338,3 +342,22 @@ registerOperation(
   (caller: GreenCaller, host: string | null, port: number | string | null, family: number, type: number, proto: number, flags: number) =>
     caller.loop.getaddrinfo(host, port, { family, type, proto, flags }),
 );
+
+/**
+ * What a thread parked on `socket` waits for, in dumps: `sock.recv on
+ * 127.0.0.1:5000 (peer)`; the address is read only when a dump asks.
+ */
+function waitLabel(socket: HubSocket, call: string, peer: boolean): { toString(): string } {
+  return {
+    toString: () => {
+      let where: string;
+      try {
+        const address = socket.address(peer);
+        where = Array.isArray(address) ? `${String(address[0])}:${String(address[1])}` : String(address);
+      } catch {
+        where = 'an unconnected socket';
+      }
+      return `sock.${call} on ${where}${peer ? ' (peer)' : ' (listening)'}`;
+    },
+  };
+}

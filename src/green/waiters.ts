@@ -15,7 +15,7 @@
  */
 import { Deque } from '../loop/deque.js';
 import type { EventLoop } from '../loop/event-loop.js';
-import { Future } from '../loop/futures.js';
+import { Future, type FutureLabel } from '../loop/futures.js';
 import type { TimerHandle } from '../loop/handles.js';
 
 /** One caller blocked on a primitive; `data` is what it brings (a putter's item). */
@@ -72,6 +72,9 @@ export class Waiter<T, D = undefined> extends Future<T> {
 export class WaiterLine<T, D = undefined> implements Iterable<Waiter<T, D>> {
   private readonly waiters = new Deque<Waiter<T, D>>();
 
+  /** `label` names what its waiters wait for in dumps (`Queue.get() on <Queue maxsize=...>`). */
+  constructor(private readonly label: FutureLabel | null = null) {}
+
   /** How many wait. */
   get length(): number {
     return this.waiters.length;
@@ -88,6 +91,7 @@ export class WaiterLine<T, D = undefined> implements Iterable<Waiter<T, D>> {
    */
   park(loop: EventLoop, data: D, timeout: number | null, expire: (waiter: Waiter<T, D>) => void): Waiter<T, D> {
     const waiter = new Waiter<T, D>(loop, this, data);
+    waiter._label = this.label;
     this.waiters.push(waiter);
     if (timeout !== null) waiter._expireAfter(timeout, expire);
     return waiter;

@@ -24,7 +24,7 @@ export class Barrier extends LoopBound {
   /** Tasks inside `wait()` for this round (arrived and not yet gone). */
   private count = 0;
   /** Every parked task; each re-checks the state when woken (a condition variable). */
-  private readonly waiters = new Waiters<true>();
+  private readonly waiters = new Waiters<true>(this, 'wait');
 
   /** `parties`: how many tasks must call `wait()` to trip the barrier, an integer >= 1. */
   constructor(parties: number) {

@@ -16,6 +16,8 @@ export interface AwaitingTask {
   /** @internal */ _loop: EventLoop;
   /** @internal The Future the task waits on, cancelled by `task.cancel()`. */
   _futWaiter: { cancel(message?: string): boolean } | null;
+  /** @internal Loop time when `_futWaiter` was set, for dumps. */
+  _waitStarted: number;
   /** @internal A cancel is pending, to be raised at the task's next await. */
   _mustCancel: boolean;
   /** @internal The message of the pending cancel. */

@@ -1,6 +1,15 @@
 /**
  * Helpers of debug mode: where objects were created, and how to print them.
  */
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * greenloop's own code (`src/` or `dist/`, one level up from this module):
+ * its frames are left out of creation sites, whatever the user's folders
+ * are named.
+ */
+const OWN_DIR = fileURLToPath(new URL('..', import.meta.url));
+const OWN_URL = pathToFileURL(OWN_DIR).href;
 
 /** Whether new loops start in debug mode (`GREENLOOP_DEBUG=1`). */
 export function debugFromEnvironment(): boolean {
@@ -9,8 +18,9 @@ export function debugFromEnvironment(): boolean {
 }
 
 /**
- * The stack at the caller, minus greenloop's own frames, as asyncio's
- * `source_traceback`: the lines that say where an object was created.
+ * The stack at the caller, minus greenloop's own frames (of every layer:
+ * a task that `callAsync` starts was created by the hub, not by the user),
+ * as asyncio's `source_traceback`: the lines that say where an object was created.
  */
 export function extractStack(): string[] {
   const stack = new Error().stack ?? '';
@@ -18,7 +28,7 @@ export function extractStack(): string[] {
     .split('\n')
     .slice(1)
     .map((line) => line.trim())
-    .filter((line) => !/[\\/]src[\\/]loop[\\/]|[\\/]dist[\\/]loop[\\/]/.test(line));
+    .filter((line) => !line.includes(OWN_DIR) && !line.includes(OWN_URL));
 }
 
 /** A short description of a function for log lines: its name, or 'anonymous'. */

@@ -290,6 +290,14 @@ export class EventLoop {
     return () => this.idleHooks.delete(hook);
   }
 
+  /**
+   * @internal Whether the loop has something to run on its own: a ready
+   * callback or a timer not cancelled (the green hub's deadlock watch).
+   */
+  _hasWork(): boolean {
+    return this.ready.length > 0 || this.timers.size > this.cancelledTimers;
+  }
+
   /** @internal Registers cleanup to run when the loop closes (I/O, green hub). */
   _onClose(hook: () => void): () => void {
     this.closeHooks.add(hook);

@@ -25,6 +25,9 @@ const STATE_NAMES = ['PENDING', 'CANCELLED', 'FINISHED'] as const;
 
 export type DoneCallback<T> = (future: Future<T>) => void;
 
+/** What a Future stands for in a dump: a string, or an object whose `toString()` says it. */
+export type FutureLabel = string | { toString(): string };
+
 export interface FutureOptions {
   /** The loop the Future belongs to; the current loop by default. */
   loop?: EventLoop;
@@ -67,6 +70,12 @@ export class Future<T = unknown> implements PromiseLike<T> {
   _logDestroyPending = true;
   /** @internal Where the Future was created, in debug mode. */
   readonly _sourceTraceback: string[] | null;
+  /**
+   * @internal What waiting on this Future means, for dumps (waits.ts): a
+   * string, or an object whose `toString()` says it (formatted only when a
+   * dump asks, so labelling costs an assignment).
+   */
+  _label: FutureLabel | null = null;
 
   // Stored with erased parameter types so Future<T> stays covariant in T
   // (a Future<number> is usable where a Future<unknown> is expected).
@@ -189,6 +198,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
       if (refusal !== null) return Promise.reject(refusal).then(onfulfilled, onrejected);
       if (this._state === PENDING) {
         task._futWaiter = this;
+        task._waitStarted = this._loop.time();
         this._awaitedBy = task;
       }
       if (task._mustCancel) {

@@ -129,7 +129,7 @@ export abstract class Acquirable extends LoopBound {
  */
 export class Lock extends Acquirable {
   private isLocked = false;
-  private readonly waiters = new Waiters<true>();
+  private readonly waiters = new Waiters<true>(this, 'acquire');
 
   /** True while the lock is held. */
   locked(): boolean {
@@ -183,7 +183,7 @@ export class Lock extends Acquirable {
  */
 export class Event extends LoopBound {
   private value = false;
-  private readonly waiters = new Waiters<true>();
+  private readonly waiters = new Waiters<true>(this, 'wait');
 
   /** True if the flag is set. */
   isSet(): boolean {
@@ -230,7 +230,7 @@ export class Event extends LoopBound {
  */
 export class Condition extends Acquirable {
   private readonly lock: Lock;
-  private readonly waiters = new Waiters<false>();
+  private readonly waiters = new Waiters<false>(this, 'wait');
 
   constructor(lock?: Lock) {
     super();

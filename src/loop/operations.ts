@@ -8,7 +8,7 @@ import { describeValue } from './debug.js';
 import { Deque } from './deque.js';
 import { CancelledError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
-import { type Future, isThenable } from './futures.js';
+import { type Future, type FutureLabel, isThenable } from './futures.js';
 import { ensureFuture, isGenerator } from './tasks.js';
 
 /**
@@ -104,6 +104,16 @@ export interface ParkOptions {
 export class Waiters<T = boolean> {
   private readonly futures = new Deque<Future<T>>();
   private wokenCount = 0;
+  /** What a parked waiter waits for, in dumps: made once, formatted only when asked. */
+  private readonly label: FutureLabel | null;
+
+  /** `owner.what()` names the wait in dumps (`Lock.acquire() on <Lock [locked]>`). */
+  constructor(owner?: object, what?: string) {
+    this.label =
+      owner === undefined || what === undefined
+        ? null
+        : { toString: () => `${owner.constructor.name}.${what}() on ${String(owner)}` };
+  }
 
   /** How many waiters are parked (woken ones included, until they run). */
   get length(): number {
@@ -149,6 +159,7 @@ export class Waiters<T = boolean> {
    */
   *park(loop: EventLoop, options: ParkOptions = {}): Generator<unknown, T, unknown> {
     const future = loop.createFuture<T>();
+    future._label = this.label;
     if (options.front === true) this.futures.unshift(future);
     else this.futures.push(future);
     let value: T;

@@ -76,8 +76,8 @@ class LifoStore<T> implements ItemStore<T> {
 export class Queue<T = unknown> extends LoopBound {
   private readonly maxsizeValue: number;
   private storeCache: ItemStore<T> | null = null;
-  private readonly getters = new Waiters<true>();
-  private readonly putters = new Waiters<true>();
+  private readonly getters = new Waiters<true>(this, 'get');
+  private readonly putters = new Waiters<true>(this, 'put');
   private unfinishedTasks = 0;
   private readonly finished = new Event();
   private isShutDown = false;

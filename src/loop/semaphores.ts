@@ -26,7 +26,7 @@ function checkInitialValue(value: number): void {
 export class Semaphore extends Acquirable {
   /** @internal Free permits. */
   protected _value: number;
-  private readonly waiters = new Waiters<true>();
+  private readonly waiters = new Waiters<true>(this, 'acquire');
 
   /** `value`: the initial number of permits, an integer >= 0 (ValueError if negative). */
   constructor(value = 1) {

@@ -30,6 +30,7 @@ export function sleep<T = undefined>(delay: number, value?: T): Future<T> {
   if (Number.isNaN(delay)) throw new ValueError('Invalid delay: NaN (not a number)');
   const loop = _requireRunningLoop('sleep()');
   const future = new SleepFuture<T>({ loop });
+  future._label = delay <= 0 ? 'sleep(0)' : `sleep(${delay})`;
   if (delay <= 0) {
     future._yieldOnce = true;
     loop.callSoon(setResultUnlessCancelled, future, value as T);

@@ -24,9 +24,10 @@
  */
 import { IncompleteReadError, LimitOverrunError, RuntimeError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
-import type { Future } from './futures.js';
+import type { Future, FutureLabel } from './futures.js';
 import { getEventLoop } from './running.js';
 import type { ReadTransport } from './transports.js';
+import { describePeer } from './waits.js';
 
 /** The default buffer limit of a StreamReader: 64 KiB. */
 export const DEFAULT_LIMIT = 2 ** 16;
@@ -61,6 +62,9 @@ export class StreamReader implements AsyncIterable<Buffer> {
   private error: unknown = null;
   private transport: ReadTransport | null = null;
   private paused = false;
+  /** What the waiter stands for in dumps, made on the first wait. */
+  private waitLabel: FutureLabel | null = null;
+  private waitingIn = '';
 
   constructor(options: StreamReaderOptions = {}) {
     this.limit = checkLimit(options.limit);
@@ -278,6 +282,10 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.transport?.resumeReading();
     }
     const waiter = this.loop.createFuture<void>();
+    this.waitingIn = funcName;
+    waiter._label = this.waitLabel ??= {
+      toString: () => `StreamReader.${this.waitingIn}() from ${describePeer(this.transport)}`,
+    };
     this.waiter = waiter;
     return waiter;
   }

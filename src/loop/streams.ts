@@ -83,6 +83,7 @@ export class FlowControlProtocol extends Protocol implements StreamWriterProtoco
 
   private async waitForResume(): Promise<void> {
     const waiter = this.loop.createFuture<void>();
+    waiter._label = 'StreamWriter.drain() (the peer reads slowly)';
     this.drainWaiters.add(waiter);
     try {
       await waiter;

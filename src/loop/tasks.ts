@@ -61,6 +61,8 @@ const destroyedPending = new FinalizationRegistry<DestroyedTask>((held) => {
 
 export class Task<T = unknown> extends Future<T> {
   /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /** @internal Loop time when `_futWaiter` was set (dumps: for how long). */
+  _waitStarted = 0;
   /** @internal */ _mustCancel = false;
 
   private readonly coro: CoroutineLike<T, unknown[]>;
@@ -339,6 +341,7 @@ export class Task<T = unknown> extends Future<T> {
       future.addDoneCallback(this.wakeupBound);
     }
     const waiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
+    if (waiter !== innerWaiter) this._waitStarted = this._loop.time();
     this._futWaiter = waiter;
     if (this._mustCancel && waiter.cancel(this._cancelMessage)) this._mustCancel = false;
   }

@@ -1,7 +1,7 @@
 /**
  * Bridge settings: `configure()` and `bridgeEnabled()`.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, constants as osConstants } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ValueError } from '../../loop/errors.js';
 import { BridgeDisabledError } from './errors.js';
@@ -53,6 +53,15 @@ export interface BridgeOptions {
    * Default: 1.
    */
   killGrace?: number;
+  /**
+   * A signal that prints `dump()` to stderr (what every task and green
+   * thread waits on): true for SIGUSR2, a signal name, or false for none.
+   * Default: `GREENLOOP_DUMP` (`GREENLOOP_DUMP=SIGUSR2`, or `1`), else none.
+   * Only the main thread receives signals, so it works where the loop runs
+   * on the main thread (the hosted main flow, parked in a call, cannot
+   * print: use debug mode's deadlock report or `dump()` there).
+   */
+  dumpSignal?: boolean | NodeJS.Signals | null;
 }
 
 /** Where the hub runs for green calls made on the main thread: see `BridgeOptions.hub`. */
@@ -67,6 +76,7 @@ export interface BridgeSettings {
   spinLimit: number;
   debug: boolean;
   killGrace: number;
+  dumpSignal: NodeJS.Signals | null;
 }
 
 /** @internal The current settings (`bridge` null: decided by the environment). */
@@ -79,6 +89,7 @@ export const settings: BridgeSettings = {
   spinLimit: 100,
   debug: false,
   killGrace: 1,
+  dumpSignal: dumpSignalFromEnvironment(),
 };
 
 const listeners = new Set<(settings: BridgeSettings) => void>();
@@ -97,6 +108,7 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
   'spinLimit',
   'debug',
   'killGrace',
+  'dumpSignal',
 ];
 
 /**
@@ -106,10 +118,12 @@ const OPTION_NAMES: readonly (keyof BridgeOptions)[] = [
  *   or a value of the wrong type: `bridge` and `debug` must be booleans (a
  *   string such as `'off'` is refused, not read as truthy), `hub` one of the
  *   strings `'auto'`, `'loop'`, `'worker'`, `poolSize`, `maxIdleWorkers`,
- *   `idleTimeout`, `spinLimit` and `killGrace` numbers;
+ *   `idleTimeout`, `spinLimit` and `killGrace` numbers, `dumpSignal` a
+ *   boolean, a signal name or null;
  * - ValueError for a value of the right type out of range: a `hub` string
  *   other than the three above, a negative or fractional `poolSize`,
- *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout` or `killGrace`.
+ *   `maxIdleWorkers` or `spinLimit`, a negative or NaN `idleTimeout` or
+ *   `killGrace`, a `dumpSignal` naming no signal the process can catch.
  */
 export function configure(options: BridgeOptions): void {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
@@ -137,6 +151,7 @@ export function configure(options: BridgeOptions): void {
   if (options.spinLimit !== undefined) next.spinLimit = checkCount('spinLimit', options.spinLimit);
   if (options.debug !== undefined) next.debug = checkBoolean('debug', options.debug);
   if (options.killGrace !== undefined) next.killGrace = checkSeconds('killGrace', options.killGrace);
+  if (options.dumpSignal !== undefined) next.dumpSignal = checkDumpSignal(options.dumpSignal);
   Object.assign(settings, next);
   for (const listener of listeners) listener(settings);
 }
@@ -247,4 +262,41 @@ function checkSeconds(name: string, value: unknown): number {
     throw new ValueError(`configure: ${name} must be a non-negative number of seconds, got ${String(value)}`);
   }
   return value;
+}
+
+/** SIGUSR2 for true, the signal for a signal name, null for false: TypeError or ValueError otherwise. */
+function checkDumpSignal(value: unknown): NodeJS.Signals | null {
+  if (value === null) return null;
+  if (typeof value === 'boolean') return value ? 'SIGUSR2' : null;
+  if (typeof value !== 'string') {
+    throw new TypeError(`configure: dumpSignal must be a boolean or a signal name, got ${describe(value)}`);
+  }
+  return dumpSignalFrom(value, 'configure: dumpSignal') ?? 'SIGUSR2';
+}
+
+/** `GREENLOOP_DUMP`'s signal; a value naming none is reported once and ignored. */
+function dumpSignalFromEnvironment(): NodeJS.Signals | null {
+  try {
+    return dumpSignalFrom(process.env.GREENLOOP_DUMP ?? '', 'GREENLOOP_DUMP');
+  } catch (error) {
+    if (poolWorkerState() === null) process.emitWarning((error as Error).message, 'GreenloopWarning');
+    return null;
+  }
+}
+
+/**
+ * The signal named by `value` ('SIGUSR2', 'usr2'; '1', 'on' or 'true' mean
+ * SIGUSR2; '', '0', 'off' mean none). ValueError for an unknown signal, or
+ * one a process cannot catch or that already has a meaning (SIGKILL,
+ * SIGSTOP, SIGUSR1: Node's inspector).
+ */
+function dumpSignalFrom(value: string, what: string): NodeJS.Signals | null {
+  const text = value.trim().toUpperCase();
+  if (['', '0', 'OFF', 'FALSE', 'NO'].includes(text)) return null;
+  if (['1', 'ON', 'TRUE', 'YES'].includes(text)) return 'SIGUSR2';
+  const name = (text.startsWith('SIG') ? text : `SIG${text}`) as NodeJS.Signals;
+  if (!(name in osConstants.signals) || ['SIGKILL', 'SIGSTOP', 'SIGUSR1'].includes(name)) {
+    throw new ValueError(`${what} must name a signal the process can catch (e.g. SIGUSR2), got ${JSON.stringify(value)}`);
+  }
+  return name;
 }

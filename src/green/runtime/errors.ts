@@ -122,3 +122,22 @@ export class GreenletExit extends GreenloopError {
     this.name = 'GreenletExit';
   }
 }
+
+/**
+ * Debug mode found a deadlock: every green thread is parked and nothing on
+ * the loop can wake them (no timer, no ready callback, no I/O handle, no
+ * other thread computing). Raised at the call each parked thread waits in,
+ * as gevent's `LoopExit`; `dump` is the report of what every task and green
+ * thread waited on (`dump()` of greenloop/bridge), also logged once through
+ * the loop's exception handler.
+ */
+export class DeadlockError extends GreenloopError {
+  /** The dump taken when the deadlock was found. */
+  readonly dump: string;
+
+  constructor(message: string, dump = '') {
+    super(message);
+    this.name = 'DeadlockError';
+    this.dump = dump;
+  }
+}

@@ -17,6 +17,8 @@ import { EventLoop } from '../../loop/event-loop.js';
 import { setEventLoop } from '../../loop/running.js';
 import { configure, type BridgeSettings } from './config.js';
 import { Hub } from './hub.js';
+// The deadlock watch of debug mode, for the hub created below.
+import './deadlock.js';
 import { WorkerSlot, warmAhead } from './pool.js';
 import { CTL_HUB, CTL_REPLY, HUB_CLOSED, type HostedHubBoot } from './protocol.js';
 import { markHostedHub } from './worker-state.js';

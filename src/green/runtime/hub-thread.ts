@@ -56,6 +56,8 @@ export interface PendingOperation {
   /** Cancelled when the call is interrupted (kill, timeout, hub closed). */
   future: Future<unknown> | null;
   timer: TimerHandle | null;
+  /** Loop time when the thread parked in it (dumps: for how long). */
+  readonly since: number;
 }
 
 export interface Outcome {
@@ -150,7 +152,7 @@ export class HubThread implements GreenCaller {
   ) {
     this.loop = hub.loop;
     this.exit = this.loop.createFuture();
-    this.sourceTraceback = settings.debug ? spawnSite() : null;
+    this.sourceTraceback = settings.debug || this.loop.getDebug() ? spawnSite() : null;
     threadsById.set(this.id, this);
     hub.threads.add(this);
     if (attached !== undefined) {

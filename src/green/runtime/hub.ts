@@ -110,6 +110,12 @@ export function registerOperation<A extends unknown[]>(
 registerOperation('$checkKill', () => undefined);
 
 const hubs = new WeakMap<EventLoop, Hub>();
+const creationHooks = new Set<(hub: Hub) => void>();
+
+/** @internal Calls `hook(hub)` for every hub created from now on (the deadlock watch). */
+export function onHubCreated(hook: (hub: Hub) => void): void {
+  creationHooks.add(hook);
+}
 
 export class Hub implements SlotOwner {
   readonly threads = new Set<HubThread>();
@@ -118,6 +124,12 @@ export class Hub implements SlotOwner {
   private constructor(readonly loop: EventLoop) {
     loop._onClose(() => this.close());
     loop._onIdle(awaitMailBriefly);
+    for (const hook of creationHooks) hook(this);
+  }
+
+  /** The hub serving green threads on `loop`, if one was created. */
+  static existing(loop: EventLoop): Hub | undefined {
+    return hubs.get(loop);
   }
 
   /** The hub serving green threads on `loop` (created on first use). */
@@ -218,11 +230,11 @@ export class Hub implements SlotOwner {
         return;
       }
       thread.releaseDeferredStarts();
-      thread.pending = { seq, op: message.o, future: result, timer: null };
+      thread.pending = { seq, op: message.o, future: result, timer: null, since: this.loop.time() };
       result.addDoneCallback(() => replyWithFuture(thread, seq, result));
     } else if (result instanceof Promise) {
       thread.releaseDeferredStarts();
-      thread.pending = { seq, op: message.o, future: null, timer: null };
+      thread.pending = { seq, op: message.o, future: null, timer: null, since: this.loop.time() };
       result.then(
         (value) => thread.reply(seq, true, value),
         (error: unknown) => thread.reply(seq, false, error),
@@ -255,7 +267,7 @@ export class Hub implements SlotOwner {
     // A call parks its thread until served; a one-way message (seq 0) does
     // not, so the thread's next call may be pending by the time the module
     // has loaded: the message is served then all the same.
-    if (!oneWay) thread.pending = { seq: message.s, op: message.o, future: null, timer: null };
+    if (!oneWay) thread.pending = { seq: message.s, op: message.o, future: null, timer: null, since: this.loop.time() };
     loading.then(
       () => {
         if (!operations.has(message.o)) {

@@ -10,6 +10,10 @@
  * kinds here, as eventlet's modules build on its hub.
  */
 export { Hub, registerOperation, type OperationHandler } from './hub.js';
+export { dump, printDump, type Dump, type GreenThreadDump, type TaskDump } from './dump.js';
+// Side effects: the deadlock watch of debug mode, and the dump on a signal.
+import './deadlock.js';
+import './dump-signal.js';
 export {
   HubThread,
   onThreadExit,
@@ -40,6 +44,7 @@ export { bridgeEnabled, checkBridge, configure, settings, type BridgeOptions, ty
 export {
   BlockingOnHubError,
   BridgeDisabledError,
+  DeadlockError,
   GreenletExit,
   HubClosedError,
   NotInGreenThreadError,
