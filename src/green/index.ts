@@ -20,6 +20,6 @@ export { Event } from './event.js';
 export { Semaphore, BoundedSemaphore, CappedSemaphore } from './semaphore.js';
 export { Timeout, withTimeout, type TimeoutValue } from './timeout.js';
 export * as socket from './socket.js';
-export { SocketTimeout } from './socket-errors.js';
+export { SocketTimeout, HandedOverError } from './socket-errors.js';
 export { listen, connect, serve, StopServe, type ListenOptions } from './convenience.js';
 export * as subprocess from './subprocess.js';

@@ -93,7 +93,7 @@ export interface ScanOptions {
 }
 
 /** The `greenloop/bridge` exports that only green code needs. */
-export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync', 'awaitSync']);
+export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync', 'awaitSync', 'handOver', 'toStreams', 'toGreenSocket']);
 
 /** The file extensions of the modules a scan reads (declaration files are skipped). */
 export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
