@@ -10,7 +10,7 @@
 import { runClient, percentile } from './client.js';
 import { greenUses, startStep, STEPS, stopStep } from './steps.js';
 
-const CONNECTIONS = 8;
+const CONNECTIONS = 4;
 const REQUESTS = 100;
 
 interface Row {
