@@ -68,9 +68,11 @@ export type StreamHandler<A extends unknown[], R> = (reader: StreamReader, write
  * whose handle carries where its reader stopped. Resolves once the
  * transport is set up (asyncio's `connect_accepted_socket`). `sock` is
  * detached (see the module documentation). In a green thread, use
- * `handOver`: streams live on the loop's thread.
+ * `handOver`: streams live on the loop's thread. Misuse raises at the
+ * call: RuntimeError in a green thread or with no running loop, SocketError
+ * (ENOTCONN, EBADF) or ValueError for a socket with no connection to give.
  */
-export async function toStreams(sock: Socket, options: StreamOptions = {}): Promise<[StreamReader, StreamWriter]> {
+export function toStreams(sock: Socket, options: StreamOptions = {}): Promise<[StreamReader, StreamWriter]> {
   checkBridge('toStreams');
   if (inGreenWorker()) {
     throw new RuntimeError('toStreams() is for async code on the loop; a green thread gives its socket away with handOver(sock, handler, ...args)');
@@ -87,6 +89,9 @@ export async function toStreams(sock: Socket, options: StreamOptions = {}): Prom
  * result). Bytes `sock` or its makefile() files hold unread go to the
  * reader first; writes posted before go out first. `sock` and its files
  * are detached. `handler` must be a module-level export, as for runAsync.
+ * RuntimeError outside green code; SocketError (ENOTCONN, EBADF) or
+ * ValueError for a socket with no connection to give (`sock` then stays
+ * usable, its files are detached).
  */
 export function handOver<A extends unknown[], R>(
   sock: Socket,

@@ -8,11 +8,21 @@
  */
 import net from 'node:net';
 import { expect } from 'chai';
-import { runGreen, toGreenSocket, HandedOverError } from '../../src/bridge/index.js';
-import { gather, sleep, startServer, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
-import { checkFdLeaks, portOf, runInLoop } from '../helpers.js';
+import { handOver, runGreen, toGreenSocket, toStreams, HandedOverError } from '../../src/bridge/index.js';
+import { gather, openConnection, RuntimeError, sleep, startServer, ValueError, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
+import { checkFdLeaks, portOf, rejection, runInLoop } from '../helpers.js';
 import { TEST_POOL_SIZE, useGreenWorkers } from '../green-workers.js';
-import { closeSocket, greenHead, greenTail, openListener, portOfListener, type HeadMode, type HeadOutcome } from './fixtures/hand-over.js';
+import {
+  closeSocket,
+  greenHead,
+  greenMisuse,
+  greenTail,
+  handOverThenUse,
+  openListener,
+  portOfListener,
+  type HeadMode,
+  type HeadOutcome,
+} from './fixtures/hand-over.js';
 
 const SEED = Number(process.env.HANDOVER_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
@@ -227,4 +237,82 @@ describe('bridge: live connections handed over between green and async code', fu
       expect(total).to.equal('ConnectionResetError');
     });
   });
+
+  describe('misuse and the objects left behind', () => {
+    it('raises documented errors at the call: toStreams in green code, handOver of a socket with no connection', async () => {
+      const outcome = await runInLoop(() => runGreen(greenMisuse));
+      expect(outcome).to.deep.equal({
+        'toStreams in green code': 'RuntimeError: ',
+        'handOver of a listening socket': 'SocketError: ENOTCONN',
+        'handOver of a closed socket': 'SocketError: EBADF',
+      });
+      expect(() => handOver(null as never, echoLater)).to.throw(RuntimeError, /handOver\(\) is for green code; async code takes a green socket with toStreams/);
+    });
+
+    it('a green socket handed over raises HandedOverError on every later call, and so does its file; close() does nothing', async () => {
+      await runInLoop(async () => {
+        const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+          writer.write('hello\nrest\n');
+          writer.close();
+          await reader.read();
+        }, '127.0.0.1', 0);
+        try {
+          const seen = await runGreen(handOverThenUse, portOf(server));
+          expect(seen.slice(0, 3)).to.have.length(3);
+          for (const line of seen.slice(0, 3)) {
+            expect(line).to.match(/^HandedOverError EBADF: \[Errno 9\] Bad file descriptor: <greenloop\.socket fd=\d+, .*> was handed over to the async handler echoTail \(handOver\); use that side from now on$/);
+          }
+          expect(seen[3]).to.equal('fileno -1');
+        } finally {
+          server.close();
+          await server.waitClosed();
+        }
+      });
+    });
+
+    it('toGreenSocket refuses a writer already closing (ValueError) and detaches reader and writer, waitClosed included', async () => {
+      await runInLoop(async () => {
+        const outcomes: string[] = [];
+        const server = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+          const sock = toGreenSocket(reader, writer);
+          outcomes.push(String(await rejection(writer.waitClosed())).split(':')[0]);
+          outcomes.push(await runGreen(greenTail, sock, 0, 0).then(String));
+        }, '127.0.0.1', 0);
+        const closing = await startServer(async (reader: StreamReader, writer: StreamWriter) => {
+          writer.write('bye\n');
+          writer.close();
+          try {
+            toGreenSocket(reader, writer);
+          } catch (error) {
+            outcomes.push(error instanceof ValueError ? error.message : String(error));
+          }
+        }, '127.0.0.1', 0);
+        try {
+          const [reader, writer] = await openConnection('127.0.0.1', portOf(server));
+          writer.write('ping\n');
+          writer.writeEof();
+          expect((await reader.read()).toString()).to.equal('ping\n');
+          writer.close();
+          const [reader2, writer2] = await openConnection('127.0.0.1', portOf(closing));
+          expect((await reader2.read()).toString()).to.equal('bye\n');
+          writer2.close();
+          await sleep(0.1);
+          expect(outcomes).to.have.members(['toGreenSocket(): the writer is closing', 'HandedOverError', '5']);
+        } finally {
+          for (const each of [server, closing]) {
+            each.close();
+            await each.waitClosed();
+          }
+        }
+      });
+    });
+
+    it('toStreams raises RuntimeError with no running loop', () => {
+      expect(() => toStreams(null as never)).to.throw(RuntimeError);
+    });
+  });
 });
+
+/** Not module-level on purpose: handOver must refuse async code before it looks at it. */
+async function echoLater(): Promise<void> {}
+
