@@ -10,7 +10,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { handOver, runGreen, toGreenSocket, toStreams, HandedOverError } from '../../src/bridge/index.js';
 import { gather, openConnection, RuntimeError, sleep, startServer, ValueError, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
-import { checkFdLeaks, portOf, rejection, runInLoop } from '../helpers.js';
+import { checkFdLeaks, portOf, rejection, runInLoop, seededRandom } from '../helpers.js';
 import { TEST_POOL_SIZE, useGreenWorkers } from '../green-workers.js';
 import {
   closeSocket,
@@ -26,19 +26,7 @@ import {
 
 const SEED = Number(process.env.HANDOVER_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small seeded generator, so that a failing run can be replayed. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = generator(SEED);
+const random = seededRandom(SEED);
 const between = (low: number, high: number): number => low + Math.floor(random() * (high - low + 1));
 
 /** `size` bytes from the generator: no period a reordering could hide in. */
