@@ -4,8 +4,9 @@
  *
  * What counts as green: anything from `greenloop/green`, and the bridge
  * helpers only green code needs from `greenloop/bridge` (`runGreen`,
- * `callAsync`, `runAsync`, `awaitSync`; `configure` and the rest of the
- * bridge stay after the migration). Relative imports that land in
+ * `callAsync`, `runAsync`, `awaitSync`, and the hand-over's `handOver`,
+ * `toStreams`, `toGreenSocket`; `configure` and the rest of the bridge
+ * stay after the migration). Relative imports that land in
  * greenloop's own `src/green` or `dist/green` (its examples and tests) count
  * as `greenloop/green`, and likewise for `src/bridge` and `dist/bridge`.
  *
