@@ -1,54 +1,68 @@
 /**
- * greenloop's main demo: an asyncio-style service and legacy green code on
- * one loop, in one process.
- *
- * - The price service is migrated code: an async streams server.
- * - The report is still green: blocking sockets and a GreenPool in green
- *   threads (examples/mixed/legacy.ts), started from async code with
- *   runGreen and awaited like a task.
- * - Cancellation crosses the bridge: a timeout on the awaiting task kills
- *   the green thread it waits for.
+ * `npm start`: one service migrated from eventlet style to asyncio style
+ * in steps, each run as its own process behind one listening socket and
+ * served the same scripted client. Prints, per step, which routes are
+ * green and which async, requests served, errors, latency and the
+ * migration report's count of green API uses (falling to 0).
  *
  *   npm start   (npx tsx examples/mixed/main.ts)
  */
-import { run, startServer, waitFor, TimeoutError, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
-import { runGreen, shutdownWorkers } from '../../src/bridge/index.js';
-import { isMainGreenThread } from '../../src/green/index.js';
-import { priceReport, slowJob } from './legacy.js';
+import { runClient, percentile } from './client.js';
+import { greenUses, startStep, STEPS, stopStep } from './steps.js';
 
-const PRICES: Record<string, number> = { apples: 3, pears: 4, plums: 7, figs: 12 };
+const CONNECTIONS = 4;
+const REQUESTS = 100;
 
-/** The migrated service: one price per line asked. */
-async function priceService(reader: StreamReader, writer: StreamWriter): Promise<void> {
-  for await (const line of reader) {
-    const item = line.toString().trim();
-    await new Promise((resolve) => setTimeout(resolve, 20)); // a little "database" latency
-    writer.write(item in PRICES ? `${PRICES[item]} EUR\n` : 'unknown\n');
-    await writer.drain();
-  }
-  writer.close();
+interface Row {
+  step: string;
+  green: string;
+  async: string;
+  served: string;
+  errors: string;
+  p50: string;
+  p99: string;
+  report: string;
 }
 
-async function main(): Promise<void> {
-  const server = await startServer(priceService, '127.0.0.1', 0);
-  const { port } = server.address() as { port: number };
-  console.log(`async price service on 127.0.0.1:${port}`);
+const HEADERS: Row = { step: 'step', green: 'green routes', async: 'async routes', served: 'served', errors: 'errors', p50: 'p50 ms', p99: 'p99 ms', report: 'green uses' };
 
-  const started = Date.now();
-  const report = await runGreen(priceReport, port, Object.keys(PRICES).concat('kiwis'));
-  console.log(`green report (GreenPool of 4, blocking sockets) in ${Date.now() - started} ms:`);
-  for (const line of report) console.log(`  ${line}`);
-
-  try {
-    await waitFor(runGreen(slowJob, 30), 0.2);
-  } catch (err) {
-    if (err instanceof TimeoutError) console.log('waitFor(0.2) on a 30 s green job: TimeoutError, green thread killed');
-  }
-
-  server.close();
-  await server.waitClosed();
-  await shutdownWorkers();
-  console.log('done');
+function render(rows: readonly Row[]): string {
+  const keys = Object.keys(HEADERS) as (keyof Row)[];
+  const widths = keys.map((key) => Math.max(...[HEADERS, ...rows].map((row) => row[key].length)));
+  return [HEADERS, ...rows].map((row) => keys.map((key, i) => row[key].padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }
 
-if (isMainGreenThread()) await run(main);
+async function main(): Promise<number> {
+  const rows: Row[] = [];
+  let failures = 0;
+  for (const step of STEPS) {
+    const running = await startStep(step);
+    const [, green, async] = /green=(\S+) async=(\S+)/.exec(running.ready) ?? ['', '?', '?'];
+    // A short warm-up first, as a service warms up before it takes traffic (green workers start cold).
+    const warmup = await runClient(running.port, { connections: CONNECTIONS, requests: 5, timeout: 60 });
+    const stats = await runClient(running.port, { connections: CONNECTIONS, requests: REQUESTS });
+    await stopStep(running);
+    stats.errors += warmup.errors;
+    stats.errorMessages.push(...warmup.errorMessages);
+    const problems = stats.errors + (running.stderr().trim() === '' ? 0 : 1);
+    failures += problems;
+    console.log(`${step.name}: ${step.summary}`);
+    for (const message of stats.errorMessages) console.log(`  error: ${message}`);
+    if (running.stderr().trim() !== '') console.log(`  stderr: ${running.stderr().trim()}`);
+    rows.push({
+      step: step.name,
+      green,
+      async,
+      served: String(stats.served),
+      errors: String(stats.errors),
+      p50: (percentile(stats.latenciesUs, 0.5) / 1000).toFixed(2),
+      p99: (percentile(stats.latenciesUs, 0.99) / 1000).toFixed(2),
+      report: String(greenUses(step)),
+    });
+  }
+  console.log(`\n${CONNECTIONS} connections x ${REQUESTS} requests per step (after a warm-up), one listening socket per step\n`);
+  console.log(render(rows));
+  return failures === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -142,16 +142,19 @@ registerValueCodec<AsyncHandle>({
 });
 
 /**
- * A task on `loop` running the function `ref` names with `args` (encoded).
- * The first call of a function imports it: the task does that first.
+ * @internal A task on `loop` running the function `ref` names with `args`
+ * (encoded), after the values `lead` resolves to if given. The first call
+ * of a function imports it: the task does that first.
  */
-function startTask(loop: EventLoop, ref: FunctionRef, args: unknown[]): Task<unknown> {
+export function startTask(loop: EventLoop, ref: FunctionRef, args: unknown[], lead?: Promise<unknown[]>): Task<unknown> {
   const fn = resolveRefSync(ref) as ((...values: unknown[]) => Coroutine<unknown>) | null;
-  const decoded = decodeArgs(args);
-  if (fn !== null && !hasFunctionArgs(decoded)) return loop.createTask(fn, { args: decoded });
+  if (lead === undefined) {
+    const decoded = decodeArgs(args);
+    if (fn !== null && !hasFunctionArgs(decoded)) return loop.createTask(fn, { args: decoded });
+  }
   return loop.createTask(async () => {
-    const [target, values] = await Promise.all([resolveRef(ref), decodeArgsAsync(args)]);
-    const started = (target as (...values: unknown[]) => unknown)(...values);
+    const [target, values, first] = await Promise.all([resolveRef(ref), decodeArgsAsync(args), lead ?? []]);
+    const started = (target as (...values: unknown[]) => unknown)(...first, ...values);
     return await (isGenerator(started) ? loop.createTask(started) : started);
   });
 }
@@ -180,15 +183,22 @@ registerOperation('async.call', (caller: GreenCaller, ref: FunctionRef, args: un
   startTask(caller.loop, ref, args),
 );
 
-registerOperation('async.start', (caller: GreenCaller, ref: FunctionRef, args: unknown[]) => {
-  const task = startTask(caller.loop, ref, args);
-  const handle = new AsyncHandle(++handleCounter, task);
-  handlesById.set(handle.id, handle);
+/**
+ * @internal The handle green code gets for `task` (runAsync, handOver):
+ * known by id while the task runs or a worker holds the handle.
+ */
+export function handleFor<T>(task: Task<T>): AsyncHandle<T> {
+  const handle = new AsyncHandle<T>(++handleCounter, task);
+  handlesById.set(handle.id, handle as AsyncHandle);
   task.addDoneCallback(() => {
     if (!taskHandles.isHeld(handle.id)) handlesById.delete(handle.id);
   });
   return handle;
-});
+}
+
+registerOperation('async.start', (caller: GreenCaller, ref: FunctionRef, args: unknown[]) =>
+  handleFor(startTask(caller.loop, ref, args)),
+);
 
 // handle.wait(): only the wait ends on a kill or timeout; the task goes on (cancel() stops it).
 registerOperation('async.wait', (caller: GreenCaller, handle: AsyncHandle) => {

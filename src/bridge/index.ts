@@ -17,6 +17,8 @@ export { configure, bridgeEnabled, type BridgeOptions, type HubPlacement } from 
 export { hostedHubStarted } from '../green/runtime/index.js';
 export { runGreen } from './run-green.js';
 export { callAsync, runAsync, AsyncHandle, type CoroutineResult } from './async-call.js';
+export { toStreams, toGreenSocket, handOver, type StreamHandler } from './hand-over.js';
+export { HandedOverError } from '../green/socket-errors.js';
 export { isMainGreenThread } from '../green/runtime/index.js';
 export { poolStats, prestart, shutdownWorkers, type PoolStats } from '../green/runtime/index.js';
 export { ThreadPoolExecutor, type ThreadPoolExecutorOptions } from '../green/runtime/index.js';

@@ -3,7 +3,7 @@
  * with the linter a project already runs. It reports every place a module
  * brings in the green API, by the report's definition (see src/report/scan.ts):
  * anything from `greenloop/green`, and the green helpers of
- * `greenloop/bridge` (`runGreen`, `callAsync`, `runAsync`),
+ * `greenloop/bridge` (`runGreen`, `callAsync`, `runAsync`, `handOver`, `toStreams`, `toGreenSocket`),
  * through an import (named, aliased, default or namespace), a re-export
  * (`export { x } from`, `export * from`), `require()` or `import()`.
  * `configure` and the rest of `greenloop/bridge` stay allowed, except

@@ -24,6 +24,6 @@ export { SharedCounter } from './shared-counter.js';
 export { NotShareableError, type SharedKey } from './shared-value.js';
 export { Timeout, withTimeout, type TimeoutValue } from './timeout.js';
 export * as socket from './socket.js';
-export { SocketTimeout } from './socket-errors.js';
+export { SocketTimeout, HandedOverError } from './socket-errors.js';
 export { listen, connect, serve, StopServe, type ListenOptions } from './convenience.js';
 export * as subprocess from './subprocess.js';

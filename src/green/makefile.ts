@@ -13,6 +13,11 @@
  * Buffers, text modes ('r', 'w', 'rw') UTF-8 strings; in text mode sizes
  * count bytes, not characters. Closing the file flushes it and leaves the
  * socket open, as in Python once the socket itself is closed too.
+ *
+ * When the socket is handed over to async code (handOver, toStreams), its
+ * files are flushed, the bytes they read ahead go first in the async
+ * side's StreamReader, and each later call on them raises HandedOverError.
+ * A text file's incomplete last character, if any, stays in its decoder.
  */
 import { StringDecoder } from 'node:string_decoder';
 import { ValueError } from '../loop/errors.js';
@@ -28,6 +33,21 @@ const READ_CHUNK = 65536;
 const NEWLINE = 0x0a;
 const EMPTY = Buffer.alloc(0);
 
+/** The files made on each socket, in order, for a hand-over. */
+const filesOf = new WeakMap<Socket, SocketFile[]>();
+
+/**
+ * @internal For a hand-over of `sock`: flushes its files, detaches them
+ * (every later call raises `error`) and returns the bytes they read ahead,
+ * which come before anything the socket still holds.
+ */
+export function handOverFiles(sock: Socket, error: Error): Buffer {
+  const files = filesOf.get(sock) ?? [];
+  filesOf.delete(sock);
+  const parts = files.map((file) => file._handOver(error));
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}
+
 /** A file over a socket: `T` is Buffer in binary modes, string in text modes. */
 export class SocketFile<T extends Buffer | string = Buffer | string> implements Iterable<T> {
   readonly mode: FileMode;
@@ -40,6 +60,7 @@ export class SocketFile<T extends Buffer | string = Buffer | string> implements 
   private pendingSize = 0;
   private readonly decoder = new StringDecoder('utf8');
   private closedFlag = false;
+  private detached: Error | null = null;
 
   constructor(
     private readonly sock: Socket,
@@ -50,6 +71,20 @@ export class SocketFile<T extends Buffer | string = Buffer | string> implements 
     this.binary = mode.endsWith('b');
     this.readable = mode.includes('r');
     this.writable = mode.includes('w');
+    const files = filesOf.get(sock);
+    if (files === undefined) filesOf.set(sock, [this]);
+    else files.push(this);
+  }
+
+  /** @internal See handOverFiles. */
+  _handOver(error: Error): Buffer {
+    if (this.closedFlag) return EMPTY;
+    this.flush();
+    const ahead = this.buffered;
+    this.buffered = EMPTY;
+    this.closedFlag = true;
+    this.detached = error;
+    return ahead;
   }
 
   get closed(): boolean {
@@ -133,6 +168,7 @@ export class SocketFile<T extends Buffer | string = Buffer | string> implements 
   }
 
   private check(call: string, allowed: boolean): void {
+    if (this.detached !== null) throw this.detached;
     if (this.closedFlag) throw new ValueError(`${call}: I/O operation on closed file`);
     if (!allowed) throw new ValueError(`${call}: file not open for ${call.startsWith('read') ? 'reading' : 'writing'} (mode ${this.mode})`);
   }

@@ -69,6 +69,19 @@ export class SocketError extends GreenloopError {
   }
 }
 
+/**
+ * The socket (or stream) was handed to the other world (`toStreams`,
+ * `handOver`, `toGreenSocket`): the object stays detached, and every later
+ * call on it raises this, naming where the connection went. A SocketError
+ * with `code` 'EBADF' (errno 9), as Python's socket after `detach()`.
+ */
+export class HandedOverError extends SocketError {
+  constructor(what: string, where: string) {
+    super('EBADF', 9, `Bad file descriptor: ${what} was handed over to ${where}; use that side from now on`);
+    this.name = 'HandedOverError';
+  }
+}
+
 // ---- addresses --------------------------------------------------------------------
 
 /** An address: `[host, port]` (IPv4), `[host, port, flowinfo, scopeid]` (IPv6), or a path (AF_UNIX). */
@@ -130,4 +143,4 @@ export function wouldBlock(): BlockingIOError {
   return new BlockingIOError();
 }
 
-for (const cls of [SocketTimeout, BlockingIOError, SocketError]) registerErrorClass(cls);
+for (const cls of [SocketTimeout, BlockingIOError, SocketError, HandedOverError]) registerErrorClass(cls);

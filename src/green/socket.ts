@@ -59,6 +59,7 @@ import './socket-ops.js';
 export * from '../loop/socket-constants.js';
 export {
   BlockingIOError,
+  HandedOverError,
   SocketError,
   SocketTimeout,
   SHUT_RD,
@@ -139,6 +140,8 @@ export class Socket {
   /** @internal */ readonly _id: number;
   private timeout: number | null = defaultTimeout;
   private closed = false;
+  /** Set once the connection went to async code (toStreams, handOver): what every later call raises. */
+  private detached: Error | null = null;
   // Receiving: `chunks` hold positions [consumed, received) of the inbound stream.
   private chunks: (Buffer | Datagram)[] = [];
   private consumed = 0;
@@ -482,7 +485,7 @@ export class Socket {
   // ---- internals ------------------------------------------------------------------
 
   private checkOpen(): void {
-    if (this.closed) throw badFd(this._id);
+    if (this.closed) throw this.detached ?? badFd(this._id);
   }
 
   private call<R>(method: string, op: string, args: unknown[]): R {
@@ -491,8 +494,21 @@ export class Socket {
     return callHub<R>(op, args, { module: MODULE });
   }
 
+  /**
+   * @internal The connection went elsewhere (the bridge's hand-over): this
+   * object is closed without closing the connection, and every later call
+   * raises `error`.
+   */
+  _detach(error: Error): void {
+    this.closed = true;
+    this.detached = error;
+    live.delete(this._id);
+    this.chunks = [];
+  }
+
   /** @internal The handle that crosses threads. */
   _handle(): SocketHandle {
+    if (this.detached !== null) throw this.detached;
     return {
       id: this._id,
       family: this.family,

@@ -75,6 +75,8 @@ export class SocketTransport implements Transport {
   private lostCalled = false;
   private loopClosed = false;
   private error: Error | null = null;
+  /** Set once the Node socket was handed over (`_handOver`): what writes raise. */
+  private handedOver: Error | null = null;
   private protocolPaused = false;
   private highWater = DEFAULT_HIGH_WATER;
   private lowWater = DEFAULT_HIGH_WATER / 4;
@@ -184,6 +186,7 @@ export class SocketTransport implements Transport {
     if (this.eof) throw new RuntimeError('Cannot call write() after writeEof()');
     if (data.length === 0) return;
     if (this.connLost !== 0) {
+      if (this.handedOver !== null) throw this.handedOver;
       this.dropWrite();
       return;
     }
@@ -250,6 +253,28 @@ export class SocketTransport implements Transport {
   /** Bytes written but not yet handed to the kernel. */
   getWriteBufferSize(): number {
     return this.socket.writableLength;
+  }
+
+  /**
+   * @internal For the bridge's hand-over (toGreenSocket): gives up the Node
+   * socket without closing it, paused and without this transport's
+   * listeners, so that no byte is read meanwhile. The protocol gets
+   * `connectionLost(error)` (unless it already got it) and the Server lets
+   * go of the transport; later writes raise `error`.
+   */
+  _handOver(error: Error): Socket {
+    const socket = this.socket;
+    socket.pause();
+    socket.off('data', this.onData).off('end', this.onEnd).off('error', this.onError).off('close', this.onClose);
+    this.handedOver = error;
+    this.closing = true;
+    this.connLost += 1;
+    if (!this.lostCalled) {
+      this.lostCalled = true;
+      this.protocol.connectionLost(error);
+    }
+    this.release();
+    return socket;
   }
 
   toString(): string {
@@ -357,7 +382,7 @@ export class SocketTransport implements Transport {
 
   /** asyncio's `_force_close`: drop buffered data, close now, connectionLost(error) follows. */
   private forceClose(error: Error | null): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || this.handedOver !== null) return;
     if (this.error === null) this.error = error;
     this.closing = true;
     this.connLost += 1;

@@ -228,6 +228,18 @@ export class StreamReader implements AsyncIterable<Buffer> {
     };
   }
 
+  /**
+   * @internal For the bridge's hand-over (toGreenSocket): takes what is
+   * buffered and whether the end or an error came; every later read (and
+   * one waiting now) raises `error` instead.
+   */
+  _handOver(error: Error): { data: Buffer; eof: boolean; error: unknown } {
+    const state = { data: this.buffer.takeAll(), eof: this.eof, error: this.error };
+    this.paused = false;
+    this.setException(error);
+    return state;
+  }
+
   toString(): string {
     const info = ['StreamReader'];
     if (this.buffer.length > 0) info.push(`${this.buffer.length} bytes`);

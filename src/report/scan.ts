@@ -4,8 +4,9 @@
  *
  * What counts as green: anything from `greenloop/green`, and the bridge
  * helpers only green code needs from `greenloop/bridge` (`runGreen`,
- * `callAsync`, `runAsync`; `configure` and the rest of the
- * bridge stay after the migration). Relative imports that land in
+ * `callAsync`, `runAsync`, and the hand-over's `handOver`,
+ * `toStreams`, `toGreenSocket`; `configure` and the rest of the bridge
+ * stay after the migration). Relative imports that land in
  * greenloop's own `src/green` or `dist/green` (its examples and tests) count
  * as `greenloop/green`, and likewise for `src/bridge` and `dist/bridge`.
  *
@@ -105,7 +106,7 @@ export interface ScanOptions {
 }
 
 /** The `greenloop/bridge` exports that only green code needs. */
-export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync']);
+export const GREEN_BRIDGE_HELPERS: ReadonlySet<string> = new Set(['runGreen', 'callAsync', 'runAsync', 'handOver', 'toStreams', 'toGreenSocket']);
 
 /** The file extensions of the modules a scan reads (declaration files are skipped). */
 export const MODULE_EXTENSIONS: readonly string[] = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];

@@ -26,7 +26,7 @@ import {
   type StreamWriter,
   type Transport,
 } from '../../src/loop/index.js';
-import { checkFdLeaks, runInLoop, until, rejection, portOf } from '../helpers.js';
+import { checkFdLeaks, runInLoop, until, rejection, portOf, seededRandom } from '../helpers.js';
 
 /** A reader fed `chunks` and then EOF. */
 function fedReader(chunks: (string | Buffer)[], options: { limit?: number; eof?: boolean } = {}): StreamReader {
@@ -36,17 +36,7 @@ function fedReader(chunks: (string | Buffer)[], options: { limit?: number; eof?:
   return reader;
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function randomGenerator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const randomGenerator = seededRandom;
 
 describe('StreamReader', () => {
   checkFdLeaks();

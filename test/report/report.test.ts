@@ -60,6 +60,20 @@ describe('migration report: scanSource', () => {
     ]);
   });
 
+  it('counts the hand-over helpers of greenloop/bridge: connections crossing need the bridge', () => {
+    const text = [
+      "import { handOver, toStreams, toGreenSocket, HandedOverError } from 'greenloop/bridge';",
+      'await toStreams(sock); handOver(sock, serve); void HandedOverError;',
+    ].join('\n');
+    expect(uses(text)).to.deep.equal([
+      '1:10 import handOver',
+      '1:20 import toStreams',
+      '1:31 import toGreenSocket',
+      '2:7 reference toStreams',
+      '2:24 reference handOver',
+    ]);
+  });
+
   it('ignores comments, strings, templates, regular expressions and JSX text', () => {
     const text = [
       "// import { spawn } from 'greenloop/green';",
