@@ -11,11 +11,22 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CancelledError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
 
+/**
+ * What a task waits on and `task.cancel()` cancels: a Future, or a lighter
+ * wait that settles one promise (a StreamReader's read).
+ */
+export interface TaskWaiter {
+  /** Ends the wait with CancelledError(message); false if it already ended. */
+  cancel(message?: string): boolean;
+  /** @internal Calls `callback` once the awaiting coroutine has been told how the wait ended. */
+  _onSettled(callback: () => void): void;
+}
+
 /** What a Future needs to know of the task that awaits it. */
 export interface AwaitingTask {
   /** @internal */ _loop: EventLoop;
-  /** @internal The Future the task waits on, cancelled by `task.cancel()`. */
-  _futWaiter: { cancel(message?: string): boolean } | null;
+  /** @internal What the task waits on, cancelled by `task.cancel()`. */
+  _futWaiter: TaskWaiter | null;
   /** @internal A cancel is pending, to be raised at the task's next await. */
   _mustCancel: boolean;
   /** @internal The message of the pending cancel. */

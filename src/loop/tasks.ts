@@ -17,7 +17,7 @@
  * task's next await of a greenloop awaitable; `task.signal` is aborted at
  * once so AbortSignal-aware APIs (fetch, timers/promises, streams) stop too.
  */
-import { taskContext } from './context.js';
+import { taskContext, type TaskWaiter } from './context.js';
 import { describeValue, extractStack } from './debug.js';
 import { CancelledError, RuntimeError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
@@ -60,7 +60,7 @@ const destroyedPending = new FinalizationRegistry<DestroyedTask>((held) => {
 });
 
 export class Task<T = unknown> extends Future<T> {
-  /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /** @internal */ _futWaiter: TaskWaiter | null = null;
   /** @internal */ _mustCancel = false;
 
   private readonly coro: CoroutineLike<T, unknown[]>;
@@ -338,7 +338,7 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       future.addDoneCallback(this.wakeupBound);
     }
-    const waiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
+    const waiter: TaskWaiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
     this._futWaiter = waiter;
     if (this._mustCancel && waiter.cancel(this._cancelMessage)) this._mustCancel = false;
   }
