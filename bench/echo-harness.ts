@@ -29,6 +29,8 @@ export interface EchoServer {
   readonly name: string;
   /** The executable and its arguments for a server listening on `port`. */
   readonly command: (port: number) => [string, string[]];
+  /** Environment variables set for the server on top of the benchmark's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The load the client puts on a server. */
@@ -96,7 +98,8 @@ export function cpuMicros(pid: number): number {
 /** Starts `server` on `port` and resolves once it prints `ready`; rejects if it exits or takes too long. */
 export async function startServer(server: EchoServer, port: number): Promise<ChildProcess> {
   const [command, args] = server.command(port);
-  const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = server.env === undefined ? process.env : { ...process.env, ...server.env };
+  const child = spawn(command, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`${server.name} did not start within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
     let output = '';
