@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type Measurement } from './echo-harness.js';
+import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,7 +72,7 @@ function parseOptions(argv: string[]): Options {
 
 function comparisonRows(results: EchoResults, sizes: number[]): BenchRow[] {
   const rows: BenchRow[] = [];
-  const row = (label: string, name: string, baseline: string, size: number, key: keyof Measurement, goal: number): void => {
+  const row = (label: string, name: string, baseline: string, size: number, key: MeasuredKey, goal: number): void => {
     const compared = ratioRow(results, { label, name, baseline, size, key, goal });
     if (compared !== undefined) rows.push(compared);
   };
