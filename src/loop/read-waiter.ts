@@ -23,7 +23,7 @@ type Reject = (error: unknown) => void;
 export class ReadWaiter implements TaskWaiter {
   private resolveRead: Resolve | null = null;
   private rejectRead: Reject | null = null;
-  /** The promise of the last wait, for `_onSettled()`. */
+  /** The promise of the pending or last cancelled wait, for `_onSettled()`. */
   private promise: Promise<Buffer> | null = null;
   private task: AwaitingTask | null = null;
   // Bound once: a wait allocates no closure of its own.
@@ -61,6 +61,9 @@ export class ReadWaiter implements TaskWaiter {
     const resolve = this.resolveRead;
     if (resolve === null) return;
     this.release();
+    // Only a cancelled wait is asked about later (_onSettled): holding this
+    // one would keep the bytes read alive until the next read.
+    this.promise = null;
     resolve(data);
   }
 
