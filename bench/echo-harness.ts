@@ -29,6 +29,8 @@ export interface EchoServer {
   readonly name: string;
   /** The executable and its arguments for a server listening on `port`. */
   readonly command: (port: number) => [string, string[]];
+  /** Environment variables set for the server on top of the benchmark's own. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** The load the client puts on a server. */
@@ -39,6 +41,12 @@ export interface EchoLoad {
   readonly duration: number;
   /** Seconds of load before the measured run (JIT, connections, workers' first messages); 0 for none. */
   readonly warmup?: number;
+  /**
+   * Wait, before any load, until the server has finished starting: its CPU
+   * time stops growing (compiling, loading, a worker it starts in the
+   * background). The CPU it spent until then is reported as `startupCpuMs`.
+   */
+  readonly settle?: boolean;
 }
 
 /** One run of one server at one message size. */
@@ -48,7 +56,12 @@ export interface Measurement {
   p99Us: number;
   /** The server's CPU time (user + system) per echoed message, in microseconds. */
   cpuUsPerMsg: number;
+  /** With `settle`: the server's CPU time from its start until it settled, in milliseconds. */
+  startupCpuMs?: number;
 }
+
+/** What every run measures, the keys tables and ratios compare. */
+export type MeasuredKey = Exclude<keyof Measurement, 'startupCpuMs'>;
 
 /** Runs of each server and size, keyed `${server}/${size}`, in round order (so rounds pair up). */
 export type EchoResults = Map<string, Measurement[]>;
@@ -96,7 +109,8 @@ export function cpuMicros(pid: number): number {
 /** Starts `server` on `port` and resolves once it prints `ready`; rejects if it exits or takes too long. */
 export async function startServer(server: EchoServer, port: number): Promise<ChildProcess> {
   const [command, args] = server.command(port);
-  const child = spawn(command, args, { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = server.env === undefined ? process.env : { ...process.env, ...server.env };
+  const child = spawn(command, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((ready, fail) => {
     const timer = setTimeout(() => fail(new Error(`${server.name} did not start within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
     let output = '';
@@ -126,6 +140,26 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   await exited;
 }
 
+/** How long the CPU time of a settling server is watched at a time, and how little growth counts as idle. */
+const SETTLE_WINDOW_MS = 500;
+const SETTLED_CPU_MS = 10;
+const SETTLE_LIMIT_MS = 30_000;
+
+/**
+ * Resolves once process `pid` is idle (under SETTLED_CPU_MS of CPU in a
+ * SETTLE_WINDOW_MS window, or SETTLE_LIMIT_MS passed), to its CPU time so far in ms.
+ */
+export async function settled(pid: number): Promise<number> {
+  const deadline = performance.now() + SETTLE_LIMIT_MS;
+  let before = cpuMicros(pid);
+  for (;;) {
+    await new Promise((done) => setTimeout(done, SETTLE_WINDOW_MS));
+    const now = cpuMicros(pid);
+    if (now - before < SETTLED_CPU_MS * 1000 || performance.now() > deadline) return now / 1000;
+    before = now;
+  }
+}
+
 /** Runs the load client against `port` for `duration` seconds with `size`-byte messages. */
 export async function runClient(port: number, connections: number, duration: number, size: number): Promise<ClientResult> {
   const args = [resolve(here, 'echo-client.mjs'), String(port), String(connections), String(duration), String(size)];
@@ -142,12 +176,14 @@ export async function measure(server: EchoServer, load: EchoLoad, size: number):
   const port = await freePort();
   const child = await startServer(server, port);
   try {
+    const startupCpuMs = load.settle === true ? await settled(child.pid as number) : undefined;
     const warmup = load.warmup ?? 0;
     if (warmup > 0) await runClient(port, load.connections, warmup, size);
     const cpuBefore = cpuMicros(child.pid as number);
     const result = await runClient(port, load.connections, load.duration, size);
     const cpuUsed = cpuMicros(child.pid as number) - cpuBefore;
-    return { msgsPerSec: result.msgsPerSec, p50Us: result.p50Us, p99Us: result.p99Us, cpuUsPerMsg: cpuUsed / result.msgs };
+    const measured = { msgsPerSec: result.msgsPerSec, p50Us: result.p50Us, p99Us: result.p99Us, cpuUsPerMsg: cpuUsed / result.msgs };
+    return startupCpuMs === undefined ? measured : { ...measured, startupCpuMs };
   } finally {
     await stopServer(child);
   }
@@ -181,7 +217,7 @@ export function formatAbsolute(results: EchoResults, servers: readonly EchoServe
     for (const server of servers) {
       const runs = results.get(`${server.name}/${size}`) ?? [];
       if (runs.length === 0) continue;
-      const pick = (key: keyof Measurement): number => median(runs.map((run) => run[key]));
+      const pick = (key: MeasuredKey): number => median(runs.map((run) => run[key]));
       lines.push([
         server.name,
         `${size} B`,
@@ -204,7 +240,7 @@ export interface RatioSpec {
   readonly baseline: string;
   readonly size: number;
   /** msgsPerSec is better higher; latencies and CPU per message are better lower. */
-  readonly key: keyof Measurement;
+  readonly key: MeasuredKey;
   readonly goal: number;
 }
 

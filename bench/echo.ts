@@ -13,17 +13,20 @@
  *
  * Reported per server and message size: messages/s, per-message latency
  * p50/p99, and the server's CPU time per message (read from /proc, so it holds
- * up when other processes compete for the 2 cores). Rounds interleave the
- * servers; ratios are medians of per-round ratios against node-raw.
+ * up when other processes compete for the 2 cores). Each server is left to
+ * settle after it starts (its CPU time stops growing: tsx compiling, loading)
+ * and warmed up with `--warmup` seconds of load before the measured run.
+ * Rounds interleave the servers; ratios are medians of per-round ratios
+ * against node-raw.
  *
- *   npx tsx bench/echo.ts [--duration 3] [--rounds 3] [--connections 10]
+ *   npx tsx bench/echo.ts [--duration 3] [--rounds 3] [--connections 10] [--warmup 1]
  *                         [--sizes 100,1024] [--servers node-raw,greenloop-proto,...]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type Measurement } from './echo-harness.js';
+import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,6 +37,7 @@ interface Options {
   duration: number;
   rounds: number;
   connections: number;
+  warmup: number;
   sizes: number[];
   servers: string[] | null;
 }
@@ -56,13 +60,14 @@ function serverSpecs(notes: string[]): EchoServer[] {
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { duration: 3, rounds: 3, connections: 10, sizes: [100, 1024], servers: null };
+  const options: Options = { duration: 3, rounds: 3, connections: 10, warmup: 1, sizes: [100, 1024], servers: null };
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     if (flag === '--duration') options.duration = Number(value);
     else if (flag === '--rounds') options.rounds = Number(value);
     else if (flag === '--connections') options.connections = Number(value);
+    else if (flag === '--warmup') options.warmup = Number(value);
     else if (flag === '--sizes') options.sizes = value.split(',').map(Number);
     else if (flag === '--servers') options.servers = value.split(',');
     else throw new Error(`unknown option ${flag}`);
@@ -72,7 +77,7 @@ function parseOptions(argv: string[]): Options {
 
 function comparisonRows(results: EchoResults, sizes: number[]): BenchRow[] {
   const rows: BenchRow[] = [];
-  const row = (label: string, name: string, baseline: string, size: number, key: keyof Measurement, goal: number): void => {
+  const row = (label: string, name: string, baseline: string, size: number, key: MeasuredKey, goal: number): void => {
     const compared = ratioRow(results, { label, name, baseline, size, key, goal });
     if (compared !== undefined) rows.push(compared);
   };
@@ -93,8 +98,9 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const notes: string[] = [];
   const specs = serverSpecs(notes).filter((spec) => options.servers === null || options.servers.includes(spec.name));
-  const results = await runRounds(specs, { connections: options.connections, duration: options.duration }, options.sizes, options.rounds);
-  console.log(`\necho: ${options.connections} connections, ${options.duration} s per run, ${options.rounds} rounds (medians)`);
+  const load = { connections: options.connections, duration: options.duration, warmup: options.warmup, settle: true };
+  const results = await runRounds(specs, load, options.sizes, options.rounds);
+  console.log(`\necho: ${options.connections} connections, ${options.duration} s per run (settled, ${options.warmup} s warm-up), ${options.rounds} rounds (medians)`);
   console.log(formatAbsolute(results, specs, options.sizes));
   console.log();
   printTable('ratios (median of per-round ratios)', comparisonRows(results, options.sizes));

@@ -19,7 +19,7 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type Measurement } from './echo-harness.js';
+import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,7 +43,7 @@ function servers(notes: string[]): EchoServer[] {
 
 function ratioRows(results: EchoResults, sizes: number[]): BenchRow[] {
   const rows: BenchRow[] = [];
-  const row = (label: string, baseline: string, size: number, key: keyof Measurement, goal: number): void => {
+  const row = (label: string, baseline: string, size: number, key: MeasuredKey, goal: number): void => {
     const compared = ratioRow(results, { label, name: 'greenloop-green', baseline, size, key, goal });
     if (compared !== undefined) rows.push(compared);
   };

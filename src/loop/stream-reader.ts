@@ -16,15 +16,17 @@
  * - The reader pauses its transport while more than twice its limit is
  *   buffered, and resumes it once the buffer is back to the limit or below.
  * - Only one coroutine may wait for data at a time (RuntimeError otherwise).
- *   Every wait is on a loop Future, so a cancelled read raises CancelledError
- *   and leaves the buffered data in place.
+ *   A task waiting for data is cancelled at that wait, as at a Future's: the
+ *   read raises CancelledError and leaves the buffered data in place.
+ * - A waiting read(n) is given its bytes by the feedData() that wakes it
+ *   (see read-waiter.ts): the coroutine resumes one microtask later.
  *
  * Returned Buffers may share memory with the Buffers given to `feedData`
  * (no copy is made when a chunk is read whole): do not modify fed data.
  */
 import { IncompleteReadError, LimitOverrunError, RuntimeError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
-import type { Future, FutureLabel } from './futures.js';
+import { ReadWaiter } from './read-waiter.js';
 import { getEventLoop } from './running.js';
 import type { ReadTransport } from './transports.js';
 import { describePeer } from './waits.js';
@@ -58,17 +60,19 @@ export class StreamReader implements AsyncIterable<Buffer> {
   private readonly loop: EventLoop;
   private readonly buffer = new ByteBuffer();
   private eof = false;
-  private waiter: Future<void> | null = null;
+  private readonly waiter: ReadWaiter;
+  /** What the pending wait takes when woken: up to this many bytes for read(n), none (0) otherwise. */
+  private pendingReadSize = 0;
   private error: unknown = null;
   private transport: ReadTransport | null = null;
   private paused = false;
-  /** What the waiter stands for in dumps, made on the first wait. */
-  private waitLabel: FutureLabel | null = null;
+  /** The read that waits, for the waiter's label in dumps. */
   private waitingIn = '';
 
   constructor(options: StreamReaderOptions = {}) {
     this.limit = checkLimit(options.limit);
     this.loop = options.loop ?? getEventLoop();
+    this.waiter = new ReadWaiter(this.loop);
   }
 
   // ---- the protocol's side -------------------------------------------------
@@ -81,10 +85,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
   /** Makes every later read raise `error`, and wakes a waiting one with it. */
   setException(error: unknown): void {
     this.error = error;
-    const waiter = this.waiter;
-    if (waiter === null) return;
-    this.waiter = null;
-    if (!waiter.cancelled()) waiter.setException(error);
+    this.waiter.reject(error);
   }
 
   /** The transport to pause and resume; set once. */
@@ -123,32 +124,22 @@ export class StreamReader implements AsyncIterable<Buffer> {
    * EOF. `n` < 0 (the default) reads until EOF.
    */
   read(n = -1): Promise<Buffer> {
-    // Not an async function: this is the hot path of every stream server, and
-    // chaining on the waiter directly saves several promises per read. The
-    // waiter's then() runs in the caller's context, so a task awaiting the
-    // result is cancelled through the waiter as with a plain await.
+    // Not an async function: this is the hot path of every stream server. A
+    // read that waits returns the waiter's one promise, which the feedData()
+    // that wakes it resolves with the bytes.
     try {
       if (this.error !== null) throw this.error;
       checkSize(n, 'read');
       if (n === 0) return Promise.resolve(EMPTY);
       if (n < 0) return this.readAll();
       if (this.buffer.length > 0 || this.eof) return Promise.resolve(this.takeUpTo(n));
-      const waiter = this.startWaiting('read');
+      this.startWaiting('read');
       this.pendingReadSize = n;
-      return waiter.then(this.finishPendingRead, this.failPendingRead);
+      return this.waiter.start();
     } catch (err) {
       return Promise.reject(err);
     }
   }
-
-  // Bound once: a read that waits allocates no closures of its own.
-  private pendingReadSize = 0;
-  private readonly finishPendingRead = (): Buffer => this.takeUpTo(this.pendingReadSize);
-  private readonly failPendingRead = (err: unknown): never => {
-    // A cancelled waiter is still ours to forget (one woken by setException is gone already).
-    if (this.waiter?.done()) this.waiter = null;
-    throw err;
-  };
 
   /** Exactly `n` bytes; IncompleteReadError (with `partial`) if EOF comes first. */
   async readexactly(n: number): Promise<Buffer> {
@@ -245,7 +236,7 @@ export class StreamReader implements AsyncIterable<Buffer> {
     if (this.buffer.length > 0) info.push(`${this.buffer.length} bytes`);
     if (this.eof) info.push('eof');
     if (this.limit !== DEFAULT_LIMIT) info.push(`limit=${this.limit}`);
-    if (this.waiter !== null) info.push('waiter');
+    if (this.waiter.pending) info.push('waiter');
     if (this.error !== null) info.push(`exception=${String(this.error)}`);
     if (this.paused) info.push('paused');
     return `<${info.join(' ')}>`;
@@ -274,18 +265,14 @@ export class StreamReader implements AsyncIterable<Buffer> {
 
   /** Waits until feedData(), feedEof() or setException(); resumes a paused transport first. */
   private async waitForData(funcName: string): Promise<void> {
-    const waiter = this.startWaiting(funcName);
-    try {
-      await waiter;
-    } finally {
-      if (this.waiter === waiter) this.waiter = null;
-    }
+    this.startWaiting(funcName);
+    this.pendingReadSize = 0;
+    await this.waiter.start();
   }
 
-  /** The Future feedData(), feedEof() or setException() will complete; RuntimeError if one exists. */
-  private startWaiting(funcName: string): Future<void> {
-    // A cancelled waiter whose reader has not yet seen the CancelledError is no obstacle.
-    if (this.waiter !== null && !this.waiter.done()) {
+  /** Checks that no other coroutine waits; resumes a paused transport, or the wait would never end. */
+  private startWaiting(funcName: string): void {
+    if (this.waiter.pending) {
       throw new RuntimeError(`${funcName}() called while another coroutine is already waiting for incoming data`);
     }
     // Waiting while paused would never end (readexactly(n) with n over twice the limit).
@@ -293,20 +280,15 @@ export class StreamReader implements AsyncIterable<Buffer> {
       this.paused = false;
       this.transport?.resumeReading();
     }
-    const waiter = this.loop.createFuture<void>();
     this.waitingIn = funcName;
-    waiter._label = this.waitLabel ??= {
-      toString: () => `StreamReader.${this.waitingIn}() from ${describePeer(this.transport)}`,
-    };
-    this.waiter = waiter;
-    return waiter;
+    this.waiter._label ??= { toString: () => `StreamReader.${this.waitingIn}() from ${describePeer(this.transport)}` };
   }
 
+  /** Ends the pending wait: a read(n) takes its bytes now (none at EOF). */
   private wakeupWaiter(): void {
-    const waiter = this.waiter;
-    if (waiter === null) return;
-    this.waiter = null;
-    if (!waiter.cancelled()) waiter.setResult(undefined);
+    if (!this.waiter.pending) return;
+    const size = this.pendingReadSize;
+    this.waiter.resolve(size > 0 ? this.takeUpTo(size) : EMPTY);
   }
 
   private maybeResumeTransport(): void {

@@ -17,7 +17,7 @@
  * task's next await of a greenloop awaitable; `task.signal` is aborted at
  * once so AbortSignal-aware APIs (fetch, timers/promises, streams) stop too.
  */
-import { taskContext } from './context.js';
+import { taskContext, type TaskWaiter } from './context.js';
 import { describeValue, extractStack } from './debug.js';
 import { CancelledError, RuntimeError, ValueError } from './errors.js';
 import type { EventLoop } from './event-loop.js';
@@ -60,7 +60,7 @@ const destroyedPending = new FinalizationRegistry<DestroyedTask>((held) => {
 });
 
 export class Task<T = unknown> extends Future<T> {
-  /** @internal */ _futWaiter: Future<unknown> | null = null;
+  /** @internal */ _futWaiter: TaskWaiter | null = null;
   /** @internal Loop time when `_futWaiter` was set (dumps: for how long). */
   _waitStarted = 0;
   /** @internal */ _mustCancel = false;
@@ -340,7 +340,7 @@ export class Task<T = unknown> extends Future<T> {
     } else {
       future.addDoneCallback(this.wakeupBound);
     }
-    const waiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
+    const waiter: TaskWaiter = innerWaiter !== null && !(yielded instanceof Future) ? innerWaiter : future;
     if (waiter !== innerWaiter) this._waitStarted = this._loop.time();
     this._futWaiter = waiter;
     if (this._mustCancel && waiter.cancel(this._cancelMessage)) this._mustCancel = false;

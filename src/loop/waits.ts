@@ -14,6 +14,7 @@
  * - A task that awaits no greenloop Future is "running" (it is the current
  *   task, or it awaits a foreign promise: JavaScript cannot tell which).
  */
+import type { TaskWaiter } from './context.js';
 import type { EventLoop } from './event-loop.js';
 import { Future } from './futures.js';
 import { allTasks, Task } from './tasks.js';
@@ -41,7 +42,7 @@ export function dumpTasks(loop: EventLoop): TaskDump[] {
       name: task.getName(),
       coro: describeCoro(task.getCoro()),
       createdAt: task._sourceTraceback,
-      waitingOn: waiter === null ? null : describeFuture(waiter),
+      waitingOn: waiter === null ? null : describeWaiter(waiter),
       waitingFor: waiter === null ? 0 : Math.max(0, now - task._waitStarted),
     };
   });
@@ -56,11 +57,17 @@ export function describeFuture(future: Future<unknown>, depth = 0): string {
   if (future._label !== null) return String(future._label);
   if (future instanceof Task) {
     const inner = future._futWaiter;
-    const awaiting = inner === null || depth > 4 ? '' : ` awaiting ${describeFuture(inner, depth + 1)}`;
+    const awaiting = inner === null || depth > 4 ? '' : ` awaiting ${describeWaiter(inner, depth + 1)}`;
     return `task ${JSON.stringify(future.getName())} (${describeCoro(future.getCoro())})${awaiting}`;
   }
   const site = future._sourceTraceback?.[0];
   return site === undefined ? 'a Future' : `a Future created ${site}`;
+}
+
+/** What waiting on `waiter` means: a Future as above, else the waiter's label (a stream's read). */
+export function describeWaiter(waiter: TaskWaiter, depth = 0): string {
+  if (waiter instanceof Future) return describeFuture(waiter, depth);
+  return waiter._label === null ? String(waiter) : String(waiter._label);
 }
 
 /** "host:port" of a transport's peer, or "an unknown peer". */

@@ -10,9 +10,12 @@ import {
   CancelledError,
   ConnectionError,
   ConnectionResetError,
+  createTask,
+  currentTask,
   getRunningLoop,
   IncompleteReadError,
   LimitOverrunError,
+  newEventLoop,
   openConnection,
   openUnixConnection,
   RuntimeError,
@@ -267,6 +270,38 @@ describe('StreamReader', () => {
       reader.feedData(Buffer.from('67890'));
       expect((await reader.readexactly(10)).toString()).to.equal('1234567890');
     });
+  });
+
+  it('a read by a task with a cancel pending raises CancelledError at once and leaves the reader free', async () => {
+    await runInLoop(async () => {
+      const loop = getRunningLoop();
+      const reader = new StreamReader({ loop });
+      const task = loop.createTask(async () => {
+        currentTask()!.cancel('pending');
+        try {
+          await reader.read(5);
+        } catch (err) {
+          return err;
+        }
+        return null;
+      });
+      const err = await task;
+      expect(err).to.be.instanceOf(CancelledError);
+      expect((err as Error).message).to.equal('pending');
+      expect(String(reader)).to.not.contain('waiter');
+      const next = reader.read(5);
+      reader.feedData(Buffer.from('after'));
+      expect((await next).toString()).to.equal('after');
+    });
+  });
+
+  it('refuses a read from a task of another loop', async () => {
+    const other = newEventLoop();
+    const reader = new StreamReader({ loop: other });
+    const err = await runInLoop(async () => rejection(createTask(() => reader.read(5))));
+    other.close();
+    expect(err).to.be.instanceOf(RuntimeError);
+    expect((err as Error).message).to.match(/attached to a different loop/);
   });
 
   it('raises the exception set on it from every read, and wakes a waiting one with it', async () => {

@@ -141,6 +141,41 @@ describe('Task', () => {
       expect(seen).to.deep.equal([null]);
     });
 
+    it('currentTask() follows the task through foreign promises, thenables and promise combinators', async () => {
+      const seen = await runInLoop(async () => {
+        const task = createTask(async () => {
+          const log: unknown[] = [];
+          await new Promise<void>((resolve) => setTimeout(resolve, 1));
+          log.push(currentTask());
+          await { then: (resolve: () => void) => resolve() };
+          log.push(currentTask());
+          await Promise.all([sleep(0), Promise.resolve()]);
+          log.push(currentTask());
+          return { log, task: currentTask() };
+        });
+        const { log, task: self } = await task;
+        return log.map((entry) => entry === self && self === task);
+      });
+      expect(seen).to.deep.equal([true, true, true]);
+    });
+
+    it('Node callbacks a task starts (timers, nextTick) run outside it, as loop callbacks do', async () => {
+      const seen = await runInLoop(async () => {
+        const found: unknown[] = [];
+        await createTask(async () => {
+          await new Promise<void>((resolve) => {
+            process.nextTick(() => found.push(currentTask()));
+            setTimeout(() => {
+              found.push(currentTask());
+              resolve();
+            }, 1);
+          });
+        });
+        return found;
+      });
+      expect(seen).to.deep.equal([null, null]);
+    });
+
     it('names tasks Task-N by default; setName/getName/getCoro', async () => {
       await runInLoop(async () => {
         async function body(): Promise<void> {}
@@ -402,6 +437,23 @@ describe('Task', () => {
         expect(task.signal.aborted).to.equal(true);
         expect((task.signal.reason as Error).message).to.equal('abort it');
         expect(err).to.be.instanceOf(Error);
+      });
+    });
+
+    it('reaches a Future an async helper returns rather than awaits', async () => {
+      await runInLoop(async () => {
+        const loop = getRunningLoop();
+        const inner = loop.createFuture<string>();
+        async function helper(): Promise<string> {
+          return inner as unknown as Promise<string>;
+        }
+        const task = createTask(async () => await helper());
+        await sleep(0);
+        await sleep(0);
+        task.cancel('via helper');
+        const err = await rejection(task);
+        expect(err).to.be.instanceOf(CancelledError);
+        expect(inner.cancelled()).to.equal(true);
       });
     });
 
