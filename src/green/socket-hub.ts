@@ -154,7 +154,7 @@ class Inbound {
  * A part that already owns its memory (a chunk as a TCP read made it) goes
  * as it is, uncopied.
  */
-function exactBuffer(parts: Buffer[], size: number): Buffer {
+export function exactBuffer(parts: Buffer[], size: number): Buffer {
   const first = parts[0];
   if (parts.length === 1 && first.byteOffset === 0 && first.byteLength === first.buffer.byteLength) return first;
   const data = Buffer.allocUnsafeSlow(size);
@@ -479,15 +479,21 @@ export function threadOf(caller: GreenCaller): HubThread {
 
 /**
  * A Future for a parked call, failed with SocketTimeout after `timeout`
- * seconds (null: never). `cleanup` runs once it is done, however it ended
- * (result, error, timeout, or cancelled by an interrupted call).
+ * seconds (null: never; `timedOut` makes that error). `cleanup` runs once
+ * it is done, however it ended (result, error, timeout, or cancelled by an
+ * interrupted call).
  */
-export function park<T>(caller: GreenCaller, timeout: number | null, cleanup: (future: Future<T>) => void): Future<T> {
+export function park<T>(
+  caller: GreenCaller,
+  timeout: number | null,
+  cleanup: (future: Future<T>) => void,
+  timedOut: () => SocketTimeout = () => new SocketTimeout(),
+): Future<T> {
   const future = caller.loop.createFuture<T>();
   let timer: TimerHandle | null = null;
   if (timeout !== null) {
     timer = caller.loop.callLater(timeout, () => {
-      if (!future.done()) future.setException(new SocketTimeout());
+      if (!future.done()) future.setException(timedOut());
     });
   }
   future.addDoneCallback(() => {
