@@ -97,3 +97,34 @@ export function expectCrawl(stdout: string): void {
   expect(stdout.match(/^done with /gm)).to.have.length(8);
   expect(stdout).to.match(new RegExp(`crawled 8 pages, ${pages.map(size).reduce((a, b) => a + b)} bytes\n$`));
 }
+
+/** What the three getbody examples print against their local server. */
+export function expectGetbody(stdout: string): void {
+  expect(stdout).to.match(/^localhost:\d+ says:\nHTTP\/1\.0 200 OK\r\n/);
+  expect(stdout).to.include('Content-Length: 28');
+}
+
+/**
+ * The tests of an echo server example: its scripted run (whose first
+ * client gets `firstReply` back), and `--serve-for` with an outside client.
+ */
+export function echoExampleTests(path: string, firstReply: string): void {
+  it('serves its two scripted clients, each line echoed, and stops by itself', async () => {
+    const { stdout } = await runExample(path);
+    expect(stdout).to.match(/^server socket listening on port \d+\n/);
+    expect(stdout).to.include(`client got back: ${firstReply}\n`);
+    expect(stdout).to.include('client got back: one | two | three\n');
+    expect(stdout.match(/^client disconnected$/gm)).to.have.length(2);
+    expect(stdout).to.match(/server closed\n$/);
+  });
+
+  it('with --serve-for, echoes an outside client and stops when the time is up', async () => {
+    let echoes: string[] = [];
+    const { stdout } = await serveExample(path, 4, async (port) => {
+      echoes = await echoLines(port, ['from outside', 'über']);
+    });
+    expect(echoes).to.deep.equal(['from outside', 'über']);
+    expect(stdout).to.include('echoed über\n');
+    expect(stdout).to.match(/server closed\n$/);
+  });
+}
