@@ -12,9 +12,8 @@
  * - a request whose call is interrupted before the response head arrives
  *   is aborted (its connection closed);
  * - a body is released (its request aborted, its chunks dropped) when it is
- *   read to the end, closed by the green side (explicitly or when the
- *   Response is garbage collected there), or when the green thread that
- *   fetched it dies;
+ *   read to the end, closed by the green side, or when the green thread
+ *   that fetched it dies;
  * - bytes cross as Buffers that own their memory.
  */
 import type { Future } from '../loop/futures.js';

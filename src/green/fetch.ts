@@ -18,15 +18,19 @@
  * - failures to get a response, and a body that breaks off, raise
  *   FetchError with the network error as `cause` and its `code`; HTTP error
  *   statuses are responses (`ok` false), as with fetch;
- * - the body lives on the hub until it is read to the end, `close()`d, the
- *   Response is garbage collected, or the green thread that fetched it
- *   ends: whichever comes first releases it and aborts the request.
+ * - the body lives on the hub until it is read to the end, `close()`d
+ *   (`using res = fetch(url)` closes it at the end of the block), or the
+ *   green thread that fetched it ends: whichever comes first releases it
+ *   and aborts the request. A Response dropped unread holds its
+ *   connection until then (a green thread's body runs as one job, in
+ *   which the garbage collector clears no weak reference).
  *
  * A Response belongs to the green thread that fetched it: read it there
- * (pass the data, not the Response, to other threads).
+ * and pass the data, not the Response, to other threads (it refuses to
+ * cross, with a TypeError).
  */
 import { ValueError } from '../loop/errors.js';
-import { blockingOnHub, callHub, checkBridge, inGreenWorker, sendHub } from './runtime/index.js';
+import { blockingOnHub, callHub, checkBridge, inGreenWorker, registerValueCodec, sendHub } from './runtime/index.js';
 import type { ResponseHead, WireInit } from './fetch-hub.js';
 import './fetch-hub.js';
 
@@ -54,15 +58,6 @@ export interface FetchInit {
   readonly timeout?: number | null;
 }
 
-/** Sent when the Response is collected with its body unread. */
-const unread = new FinalizationRegistry<number>((id) => {
-  try {
-    sendHub('fetch.close', [id], MODULE);
-  } catch {
-    // The thread's hub is gone: the body went with it.
-  }
-});
-
 /** A response whose body methods block the green thread (see the module documentation). */
 export class Response {
   readonly status: number;
@@ -87,7 +82,6 @@ export class Response {
     this.type = head.type;
     this.headers = new Headers(head.headers);
     this.body = head.body;
-    if (this.body !== 0) unread.register(this, this.body, this);
   }
 
   /** Whether the status is 200-299. */
@@ -128,6 +122,7 @@ export class Response {
    */
   read(n = -1): Buffer {
     checkCount(n, 'read');
+    if (n === 0) return Buffer.alloc(0);
     return this.stream(n, true, 'read');
   }
 
@@ -148,7 +143,6 @@ export class Response {
     const id = this.body;
     if (id === 0) return;
     this.body = 0;
-    unread.unregister(this);
     sendHub('fetch.close', [id], MODULE);
   }
 
@@ -173,10 +167,7 @@ export class Response {
     if (id === 0) return Buffer.alloc(0);
     if (!inGreenWorker()) throw blockingOnHub(`Response.${method}()`, 'use the global fetch() and await its body');
     const data = callHub<Buffer>('fetch.read', [id, n, exact, this.timeout], { module: MODULE });
-    if (n < 0 || data.length === 0) {
-      this.body = 0;
-      unread.unregister(this);
-    }
+    if (n < 0 || data.length === 0) this.body = 0;
     return data;
   }
 
@@ -184,6 +175,18 @@ export class Response {
     return `<Response ${this.status} ${this.url}>`;
   }
 }
+
+registerValueCodec<Response>({
+  tag: 'fetch.response',
+  matches: (value): value is Response => value instanceof Response,
+  encode: (response) => {
+    throw new TypeError(
+      `${String(response)} cannot cross to another thread: its body belongs to the green thread that fetched it; ` +
+        'read it there (text(), bytes()...) and pass the data',
+    );
+  },
+  decode: () => null,
+});
 
 /**
  * Fetches `url` and blocks this green thread until the response head

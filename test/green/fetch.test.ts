@@ -15,6 +15,7 @@ import { runInLoop, until } from '../helpers.js';
 import { useGreenWorkers, waitUntil } from '../green-workers.js';
 import {
   closeUnread,
+  disposeUnread,
   fetchError,
   fetchForever,
   getJsonTwice,
@@ -24,6 +25,7 @@ import {
   readSomeAndLeave,
   readTimeout,
   refusedIsFetchError,
+  returnResponse,
   streamPieces,
   timeoutInBody,
 } from './fixtures/net-fetch.js';
@@ -68,6 +70,9 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): void 
       res.writeHead(200);
       res.write('abc');
       setTimeout(() => res.end('defgh'), 1500);
+      return;
+    case '/aborted':
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(aborted));
       return;
     case '/hang':
       return; // never answers: the client must give up
@@ -214,12 +219,28 @@ describe('green fetch', function () {
   });
 
   it('close() releases the body: the request is aborted, later reads are empty', async () => {
-    const length = await runInLoop(async () => {
-      const result = await spawn(closeUnread, `${base}/stall`);
-      await until(() => aborted.includes('/stall'), 10);
-      return result;
-    });
+    const [seen, length] = await runInLoop(async () => spawn(closeUnread, base));
+    expect(seen, 'the server saw the request aborted while the thread still ran').to.equal(true);
     expect(length).to.equal(0);
+  });
+
+  it('`using` closes the body at the end of its block, aborting the request', async () => {
+    const [first, seen] = await runInLoop(async () => spawn(disposeUnread, base));
+    expect(first).to.equal('abc');
+    expect(seen, 'the server saw the request aborted while the thread still ran').to.equal(true);
+  });
+
+  it('a Response refuses to cross threads with a TypeError, and its body is released', async () => {
+    let error: unknown = null;
+    await runInLoop(async () => {
+      try {
+        await spawn(returnResponse, `${base}/stall`);
+      } catch (err) {
+        error = err;
+      }
+    });
+    expect(error).to.be.instanceOf(TypeError);
+    expect((error as Error).message).to.match(/<Response 200 .*\/stall> cannot cross to another thread/);
   });
 
   it("raises BlockingOnHubError on the loop's own thread", async () => {
