@@ -22,6 +22,7 @@ import {
   getText,
   postEcho,
   postForm,
+  readBroken,
   readSomeAndLeave,
   readTimeout,
   refusedIsFetchError,
@@ -73,6 +74,11 @@ function respond(req: IncomingMessage, res: ServerResponse, body: Buffer): void 
       return;
     case '/aborted':
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(aborted));
+      return;
+    case '/broken':
+      // Promises 100 bytes, sends 3, and drops the connection.
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('abc', () => setTimeout(() => res.destroy(), 50));
       return;
     case '/hang':
       return; // never answers: the client must give up
@@ -162,6 +168,14 @@ describe('green fetch', function () {
     expect(error?.message).to.include(`GET http://127.0.0.1:${port}/ failed`);
     expect((error?.cause as { code?: string }).code).to.equal('ECONNREFUSED');
     expect(isInstance).to.equal(true);
+  });
+
+  it('raises FetchError when the body breaks off, after the bytes that arrived', async () => {
+    const [first, error] = await runInLoop(async () => spawn(readBroken, `${base}/broken`));
+    expect(first).to.equal('abc');
+    expect(error?.name).to.equal('FetchError');
+    expect(error?.message).to.match(/^GET .*\/broken failed: /);
+    expect(error?.code).to.be.a('string');
   });
 
   it('refuses what cannot cross: a bad URL, a signal, a negative timeout', async () => {
