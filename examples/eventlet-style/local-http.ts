@@ -1,6 +1,9 @@
 /**
  * A tiny HTTP server, written as async code on greenloop/loop: the green
- * example getbody.ts starts it on its loop with `runAsync`, by reference.
+ * examples (getbody.ts, crawler.ts) start it on their loop with
+ * `callAsync`, by reference, and the asyncio-style ones await it.
+ *
+ * `/` answers a greeting; `/pages/N` a page of N lines (a small site to crawl).
  */
 import { startServer, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
 
@@ -9,7 +12,8 @@ async function answer(reader: StreamReader, writer: StreamWriter): Promise<void>
   const requestLine = (await reader.readline()).toString().trim();
   // The rest of the request head, up to the empty line.
   while ((await reader.readline()).toString().trim() !== '');
-  const body = `hello from greenloop (${requestLine.split(' ')[0]})\n`;
+  const [method, path] = requestLine.split(' ');
+  const body = bodyFor(method, path ?? '/');
   const head = [
     'HTTP/1.0 200 OK',
     'Server: greenloop-example',
@@ -20,6 +24,14 @@ async function answer(reader: StreamReader, writer: StreamWriter): Promise<void>
   await writer.drain();
   writer.close();
   await writer.waitClosed();
+}
+
+/** The greeting for `/`, a page of N lines for `/pages/N`. */
+function bodyFor(method: string, path: string): string {
+  const page = /^\/pages\/(\d+)$/.exec(path);
+  if (page === null) return `hello from greenloop (${method})\n`;
+  const lines = Array.from({ length: Number(page[1]) }, (_, i) => `page ${page[1]}, line ${i + 1}\n`);
+  return lines.join('');
 }
 
 /** Starts the server on 127.0.0.1 (a free port) and returns its port; it serves until the program ends. */

@@ -27,3 +27,5 @@ export * as socket from './socket.js';
 export { SocketTimeout, HandedOverError } from './socket-errors.js';
 export { listen, connect, serve, StopServe, type ListenOptions } from './convenience.js';
 export * as subprocess from './subprocess.js';
+export * as ssl from './ssl.js';
+export { fetch, Response, FetchError, type FetchInit, type FetchBody, type FetchHeaders } from './fetch.js';

@@ -154,7 +154,7 @@ class Inbound {
  * A part that already owns its memory (a chunk as a TCP read made it) goes
  * as it is, uncopied.
  */
-function exactBuffer(parts: Buffer[], size: number): Buffer {
+export function exactBuffer(parts: Buffer[], size: number): Buffer {
   const first = parts[0];
   if (parts.length === 1 && first.byteOffset === 0 && first.byteLength === first.buffer.byteLength) return first;
   const data = Buffer.allocUnsafeSlow(size);
@@ -177,6 +177,14 @@ interface Waiter<T> {
 
 /** What accept returns: the new socket's id and the peer's address. */
 export type Accepted = [id: number, address: Address];
+
+/** The listeners `attachStream` put on a Node socket, by event. */
+interface StreamListeners {
+  data(chunk: Buffer): void;
+  end(): void;
+  error(error: Error): void;
+  drained(): void;
+}
 
 type State = 'fresh' | 'connecting' | 'connected' | 'listening' | 'bound' | 'closed';
 
@@ -208,6 +216,7 @@ export class HubSocket {
   private transit = 0;
   private transitUntil = 0;
   private transitTimer: NodeJS.Timeout | null = null;
+  private listening: StreamListeners | null = null;
 
   constructor(
     readonly family: number,
@@ -348,18 +357,36 @@ export class HubSocket {
   attachStream(stream: net.Socket): void {
     this.stream = stream;
     this.applyStreamOptions();
-    stream.on('data', (chunk: Buffer) => this.received(chunk));
-    stream.on('end', () => {
-      this.eof = true;
-      this.deliver();
-    });
-    stream.on('error', (error) => {
-      this.error = socketErrorFrom(error);
-      this.deliver();
-      for (const waiter of this.drainWaiters) if (!waiter.done()) waiter.setException(this.error);
-    });
-    stream.on('drain', () => this.drained());
-    stream.on('close', () => this.drained());
+    const on: StreamListeners = {
+      data: (chunk) => this.received(chunk),
+      end: () => {
+        this.eof = true;
+        this.deliver();
+      },
+      error: (error) => {
+        this.error = socketErrorFrom(error);
+        this.deliver();
+        for (const waiter of this.drainWaiters) if (!waiter.done()) waiter.setException(this.error);
+      },
+      drained: () => this.drained(),
+    };
+    stream.on('data', on.data).on('end', on.end).on('error', on.error).on('drain', on.drained).on('close', on.drained);
+    this.listening = on;
+  }
+
+  /**
+   * Gives up the connection's Node socket, open, to a new owner (a TLS
+   * socket that wraps it): the hub stops listening to it, and this socket
+   * has no stream until `attachStream` gives it one.
+   */
+  detachStream(): net.Socket | null {
+    const [stream, on] = [this.stream, this.listening];
+    if (stream !== null && on !== null) {
+      stream.off('data', on.data).off('end', on.end).off('error', on.error).off('drain', on.drained).off('close', on.drained);
+    }
+    this.stream = null;
+    this.listening = null;
+    return stream;
   }
 
   /** Node's write buffer went down: answer the drain calls it now satisfies. */
@@ -479,15 +506,21 @@ export function threadOf(caller: GreenCaller): HubThread {
 
 /**
  * A Future for a parked call, failed with SocketTimeout after `timeout`
- * seconds (null: never). `cleanup` runs once it is done, however it ended
- * (result, error, timeout, or cancelled by an interrupted call).
+ * seconds (null: never; `timedOut` makes that error). `cleanup` runs once
+ * it is done, however it ended (result, error, timeout, or cancelled by an
+ * interrupted call).
  */
-export function park<T>(caller: GreenCaller, timeout: number | null, cleanup: (future: Future<T>) => void): Future<T> {
+export function park<T>(
+  caller: GreenCaller,
+  timeout: number | null,
+  cleanup: (future: Future<T>) => void,
+  timedOut: () => SocketTimeout = () => new SocketTimeout(),
+): Future<T> {
   const future = caller.loop.createFuture<T>();
   let timer: TimerHandle | null = null;
   if (timeout !== null) {
     timer = caller.loop.callLater(timeout, () => {
-      if (!future.done()) future.setException(new SocketTimeout());
+      if (!future.done()) future.setException(timedOut());
     });
   }
   future.addDoneCallback(() => {

@@ -435,6 +435,19 @@ export class Socket {
     else sockets.get(this._id)?.close();
   }
 
+  /**
+   * Closes this object without closing the socket and returns its id
+   * (Python's `detach()`): `new Socket(family, type, 0, id)` takes it over,
+   * as `ssl.wrapSocket` does.
+   */
+  detach(): number {
+    this.checkOpen();
+    this.closed = true;
+    if (live.get(this._id)?.deref() === this) live.delete(this._id);
+    this.chunks = [];
+    return this._id;
+  }
+
   /** Shuts down reading (SHUT_RD), writing (SHUT_WR: the peer reads the end) or both (SHUT_RDWR). */
   shutdown(how: number): void {
     this.call('shutdown', 'sock.shutdown', [this._id, how]);

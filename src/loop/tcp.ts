@@ -303,7 +303,7 @@ function removeStaleSocket(path: string): void {
 
 // ---- TLS settings --------------------------------------------------------------
 
-interface ClientTlsSettings {
+export interface ClientTlsSettings {
   context: SecureContext;
   options: TlsConnectOptions;
   handshakeTimeout: number;
@@ -312,7 +312,7 @@ interface ClientTlsSettings {
 let defaultClientContext: SecureContext | null = null;
 
 /** asyncio's rules for ssl / server_hostname / ssl_handshake_timeout, then Node's options. */
-function clientTls(options: UnixConnectionOptions, host: string | null): ClientTlsSettings | null {
+export function clientTls(options: UnixConnectionOptions, host: string | null): ClientTlsSettings | null {
   const { ssl, serverHostname, sslHandshakeTimeout } = options;
   if (!ssl) {
     if (serverHostname != null) throw new ValueError('serverHostname is only meaningful with ssl');

@@ -279,6 +279,20 @@ describe('the packed package in a consumer project', function () {
         ]);
       });
 
+      it('fetches with green fetch, in the main flow and a GreenPool, and talks TLS through a green TLS socket', async () => {
+        cpSync(path.join(REPO, 'test', 'fixtures', 'tls'), path.join(project, 'tls'), { recursive: true });
+        const outcome = await runProgram(language, 'green-library');
+        expectExit(outcome, 0);
+        expect(linesFrom(outcome, 'main: '), describeOutcome(outcome)).to.deep.equal([
+          'main: fetch gave page /front',
+          'main: imap gave page /a, page /b',
+          'main: refused gave FetchError true ECONNREFUSED',
+          'main: tls gave OVER TLS (TLSv1.3)',
+          'main: untrusted gave SSLCertVerificationError true',
+          'main: done',
+        ]);
+      });
+
       it('prints the error and stack of a failed spawnN green thread on stderr, and goes on', async () => {
         const outcome = await runProgram(language, 'spawn-fail');
         expectExit(outcome, 0);
@@ -383,6 +397,8 @@ describe('the packed package in a consumer project', function () {
       'async-main.ts',
       'dump-deadlock.mjs',
       'echo-server.ts',
+      'green-library.mjs',
+      'green-library.ts',
       'hand-over-handlers.mjs',
       'hand-over-handlers.ts',
       'hand-over.mjs',
@@ -410,8 +426,8 @@ describe('the packed package in a consumer project', function () {
         .slice(1, -1)
         .map((line) => line.split(/\s+/)[0]);
       expect(listed, describeOutcome(outcome)).to.deep.equal(greenModules);
-      const percent = Math.floor(100 / (greenModules.length + 1));
-      expect(lines(outcome.stdout).at(-1)).to.equal(`1 of ${greenModules.length + 1} modules migrated (${percent}%)`);
+      const total = greenModules.length + 1;
+      expect(lines(outcome.stdout).at(-1)).to.equal(`1 of ${total} modules migrated (${Math.floor(100 / total)}%)`);
     });
 
     it('exits 1 with --strict while green uses remain', async () => {

@@ -37,7 +37,6 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     runs.set('owned', runFixture('hosted-placements', ['owned']));
     runs.set('timeout', runFixture('hosted-timeout'));
     runs.set('output', runFixture('hosted-output'));
-    runs.set('getbody', runFixture('../../../examples/eventlet-style/getbody'));
   });
   after(async () => {
     await Promise.allSettled(runs.values());
@@ -115,12 +114,5 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     expect(result.stdout).to.equal('main: start\ngreen says one\ngreen says two\nmain: end\n');
     expect(result.stderr).to.include('green warns one\ngreen warns two\n');
     expect(result.stderr).to.match(/RangeError: unwatched failure\n\s+at failGreen .*hosted-lib\.ts:\d+/);
-  });
-
-  it('runs the eventlet-style getbody example against its local server', async () => {
-    const result = await outcome('getbody');
-    expectClean(result);
-    expect(result.stdout).to.match(/^localhost:\d+ says:\nHTTP\/1\.0 200 OK\r\n/);
-    expect(result.stdout).to.include('Content-Length: 28');
   });
 });
