@@ -32,9 +32,10 @@ import {
   registerErrorClass,
   registerOperation,
   sendHub,
+  threadOf,
 } from './runtime/index.js';
 import { GreenletExit } from './errors.js';
-import { sockets, threadOf } from './socket-hub.js';
+import { sockets } from './socket-hub.js';
 import { AF_INET, AF_INET6, AF_UNIX, SOL_SOCKET, SO_REUSEADDR, SO_REUSEPORT, SOCK_STREAM } from '../loop/socket-constants.js';
 import { Socket, type Address } from './socket.js';
 

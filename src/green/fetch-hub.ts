@@ -18,9 +18,9 @@
  */
 import type { Future } from '../loop/futures.js';
 import { GreenloopError } from '../loop/errors.js';
-import { type GreenCaller, type HubThread, registerOperation } from './runtime/index.js';
+import { type GreenCaller, type HubThread, registerOperation, threadOf } from './runtime/index.js';
 import { FetchError } from './fetch-errors.js';
-import { abandoned, exactBuffer, park, threadOf } from './socket-hub.js';
+import { abandoned, exactBuffer, park } from './socket-hub.js';
 import { SocketTimeout } from './socket-errors.js';
 
 /** A request as it crosses: what `fetch()` takes that structured clone can carry. */

@@ -36,6 +36,7 @@ import {
   inGreenWorker,
   onPush,
   registerValueCodec,
+  threadOf,
 } from './runtime/index.js';
 import { GreenletExit } from './errors.js';
 import { GreenThread } from './greenthread.js';
@@ -104,7 +105,7 @@ function ifUndelivered(caller: GreenCaller, future: Future<unknown>, undo: () =>
   // Runs just before the hub's reply callback, added after the handler returned.
   future.addDoneCallback(() => {
     if (future.cancelled()) return;
-    if (HubThread.byId(caller.id)?.pending?.future !== future) undo();
+    if (threadOf(caller).pending?.future !== future) undo();
   });
 }
 

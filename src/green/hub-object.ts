@@ -30,12 +30,12 @@ import {
   checkBridge,
   type GreenCaller,
   HandleTable,
-  HubThread,
   type OperationHandler,
   registerOperation,
   registerValueCodec,
   RemoteHandles,
   workerState,
+  threadOf,
 } from './runtime/index.js';
 
 /** The hub-side state of a hub-owned object: bound to the first event loop it waits on. */
@@ -255,7 +255,7 @@ export function onUndelivered<T>(caller: GreenCaller, future: Future<T>, undo: (
   // this future now, the hub's reply will carry the result.
   future.addDoneCallback(() => {
     if (future.cancelled() || future.exception() !== null) return;
-    if (HubThread.byId(caller.id)?.pending?.future === future) return;
+    if (threadOf(caller).pending?.future === future) return;
     undo(future.result());
   });
 }

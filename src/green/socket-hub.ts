@@ -45,7 +45,7 @@ import type net from 'node:net';
 import type { Future } from '../loop/futures.js';
 import type { TimerHandle } from '../loop/handles.js';
 import * as C from '../loop/socket-constants.js';
-import { type GreenCaller, HubThread } from './runtime/index.js';
+import type { GreenCaller, HubThread } from './runtime/index.js';
 import {
   addressOf,
   badFd,
@@ -497,10 +497,6 @@ function closeStream(stream: net.Socket): void {
   stream.setTimeout(30_000, () => stream.destroy());
 }
 
-/** The hub's record of the calling green thread. */
-export function threadOf(caller: GreenCaller): HubThread {
-  return caller instanceof HubThread ? caller : (HubThread.byId(caller.id) as HubThread);
-}
 
 // ---- operations -------------------------------------------------------------------
 

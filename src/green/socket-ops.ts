@@ -6,8 +6,8 @@ import net from 'node:net';
 import { BrokenPipeError } from '../loop/errors.js';
 import type { Future } from '../loop/futures.js';
 import * as C from '../loop/socket-constants.js';
-import { encodeError, type GreenCaller, registerOperation } from './runtime/index.js';
-import { abandoned, HubSocket, optionKey, park, sockets, threadOf, WRITE_LOW, type Accepted, type Delivery } from './socket-hub.js';
+import { encodeError, type GreenCaller, registerOperation, threadOf } from './runtime/index.js';
+import { abandoned, HubSocket, optionKey, park, sockets, WRITE_LOW, type Accepted, type Delivery } from './socket-hub.js';
 import {
   badFd,
   BlockingIOError,

@@ -37,8 +37,8 @@ import {
   inGreenWorker,
   registerErrorClass,
   registerOperation,
+  threadOf,
 } from './runtime/index.js';
-import { threadOf } from './socket-hub.js';
 
 export { DEVNULL, PIPE, STDOUT, type StdioSpec };
 

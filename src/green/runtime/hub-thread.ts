@@ -48,6 +48,16 @@ export interface GreenCaller {
   push(kind: string, payload: unknown): boolean;
 }
 
+/**
+ * The hub's record of a calling green thread. Every caller the runtime
+ * passes to an operation is its HubThread. The cast is structural on
+ * purpose: a test runner may load two copies of this module (CommonJS and
+ * ESM), and a thread of one copy is no `instanceof` the other's class.
+ */
+export function threadOf(caller: GreenCaller): HubThread {
+  return caller as HubThread;
+}
+
 /** The operation a thread is parked in, until its reply. */
 export interface PendingOperation {
   readonly seq: number;

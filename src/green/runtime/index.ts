@@ -19,6 +19,7 @@ export {
   onThreadExit,
   setFacadeFactory,
   threadHandles,
+  threadOf,
   type GreenCaller,
   type LocalLink,
   type RemoteLink,
