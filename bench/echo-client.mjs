@@ -2,7 +2,12 @@
 // echo, and sends the next, for a fixed time. Prints one JSON line:
 // { msgs, seconds, msgsPerSec, p50Us, p99Us } (latency per message, send to full echo).
 //
-//   node bench/echo-client.mjs PORT [connections=10] [seconds=3] [size=100]
+//   node bench/echo-client.mjs PORT [connections=10] [seconds=3] [size=100] [shape=echo]
+//
+// Shape `http`: each message is a small line-based request (a request line and
+// two header lines, ended by an empty line) and the server answers
+// httpReply(size): a status line, a Content-Length header and `size` bytes of
+// body, on the same connection (keep-alive). bench/echo-servers/*-http.* serve it.
 import { connect } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -10,8 +15,16 @@ const port = Number(process.argv[2]);
 const connections = Number(process.argv[3] ?? 10);
 const seconds = Number(process.argv[4] ?? 3);
 const size = Number(process.argv[5] ?? 100);
+const shape = process.argv[6] ?? 'echo';
 
-const message = Buffer.alloc(size, 'x');
+/** The reply of the HTTP-shape servers to every request: headers, then `body` bytes. */
+function httpReply(body) {
+  return Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body}\r\n\r\n`), Buffer.alloc(body, 'x')]);
+}
+
+const message = shape === 'http' ? Buffer.from('GET /items/42 HTTP/1.1\r\nHost: bench\r\nAccept: */*\r\n\r\n') : Buffer.alloc(size, 'x');
+/** Bytes each message's answer has. */
+const expected = shape === 'http' ? httpReply(size).length : size;
 let latencies = new Float64Array(1 << 20);
 let count = 0;
 
@@ -58,8 +71,8 @@ for (let i = 0; i < connections; i++) {
   socket.on('connect', send);
   socket.on('data', (data) => {
     received += data.length;
-    while (received >= size) {
-      received -= size;
+    while (received >= expected) {
+      received -= expected;
       const now = performance.now();
       record((now - sentAt) * 1000);
       if (now < deadline) send();

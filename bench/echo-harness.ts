@@ -31,6 +31,8 @@ export interface EchoServer {
   readonly command: (port: number) => [string, string[]];
   /** Environment variables set for the server on top of the benchmark's own. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Seconds it may take to print `ready` (default 30): a green server starting many workers takes longer. */
+  readonly startTimeout?: number;
 }
 
 /** The load the client puts on a server. */
@@ -47,6 +49,20 @@ export interface EchoLoad {
    * background). The CPU it spent until then is reported as `startupCpuMs`.
    */
   readonly settle?: boolean;
+  /**
+   * Seconds to pause after the warm-up, so that its connections are gone
+   * before the measured run (a green server's threads, each holding a
+   * worker, end only once they have read their peer's end); 0 by default.
+   */
+  readonly pause?: number;
+  /** 'echo' (default): each message comes back; 'http': a line-based request, answered with a reply of `size` body bytes. */
+  readonly shape?: 'echo' | 'http';
+  /**
+   * MiB of resident memory past which the server is stopped and the run
+   * fails (a server that cannot hold the connections must not take the
+   * machine down with it). None by default.
+   */
+  readonly rssBudgetMb?: number;
 }
 
 /** One run of one server at one message size. */
@@ -58,6 +74,10 @@ export interface Measurement {
   cpuUsPerMsg: number;
   /** With `settle`: the server's CPU time from its start until it settled, in milliseconds. */
   startupCpuMs?: number;
+  /** The server's peak resident memory during the warm-up and the run, in MiB. */
+  peakRssMb: number;
+  /** Seconds from the server's start to its `ready`. */
+  startSeconds: number;
 }
 
 /** What every run measures, the keys tables and ratios compare. */
@@ -106,13 +126,22 @@ export function cpuMicros(pid: number): number {
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
 }
 
-/** Starts `server` on `port` and resolves once it prints `ready`; rejects if it exits or takes too long. */
-export async function startServer(server: EchoServer, port: number): Promise<ChildProcess> {
+/**
+ * Starts `server` on `port` and resolves once it prints `ready`; rejects if
+ * it exits, takes too long, or (`onStart`, given the child at once, may
+ * kill it: a memory watch) is killed.
+ */
+export async function startServer(server: EchoServer, port: number, onStart?: (child: ChildProcess) => void): Promise<ChildProcess> {
   const [command, args] = server.command(port);
   const env = server.env === undefined ? process.env : { ...process.env, ...server.env };
   const child = spawn(command, args, { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  onStart?.(child);
+  const limitMs = server.startTimeout === undefined ? startTimeoutMs : server.startTimeout * 1000;
   await new Promise<void>((ready, fail) => {
-    const timer = setTimeout(() => fail(new Error(`${server.name} did not start within ${startTimeoutMs / 1000} s`)), startTimeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(new Error(`${server.name} did not start within ${limitMs / 1000} s`));
+    }, limitMs);
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
       output += chunk.toString();
@@ -160,9 +189,42 @@ export async function settled(pid: number): Promise<number> {
   }
 }
 
-/** Runs the load client against `port` for `duration` seconds with `size`-byte messages. */
-export async function runClient(port: number, connections: number, duration: number, size: number): Promise<ClientResult> {
-  const args = [resolve(here, 'echo-client.mjs'), String(port), String(connections), String(duration), String(size)];
+/** Resident memory of a process now, in MiB (0 once it is gone). */
+export function rssMb(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return match === null ? 0 : Number(match[1]) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The peak of a watched server's memory so far, in MiB: calling it ends the watch. */
+interface MemoryWatch {
+  peak: () => number;
+}
+
+/**
+ * Samples a server's resident memory every 100 ms until the returned
+ * function is called, which gives the peak; past `budgetMb` it kills the
+ * server (the run then fails).
+ */
+function watchMemory(child: ChildProcess, budgetMb: number | undefined): () => number {
+  let peak = rssMb(child.pid as number);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rssMb(child.pid as number));
+    if (budgetMb !== undefined && peak > budgetMb) child.kill('SIGKILL');
+  }, 100);
+  return () => {
+    clearInterval(timer);
+    return Math.max(peak, rssMb(child.pid as number));
+  };
+}
+
+/** Runs the load client against `port` for `duration` seconds with `size`-byte messages (or replies, for `http`). */
+export async function runClient(port: number, connections: number, duration: number, size: number, shape = 'echo'): Promise<ClientResult> {
+  const args = [resolve(here, 'echo-client.mjs'), String(port), String(connections), String(duration), String(size), shape];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -171,20 +233,40 @@ export async function runClient(port: number, connections: number, duration: num
   return JSON.parse(output.trim().split('\n').pop() as string) as ClientResult;
 }
 
+/** The error of a failed run: says so when the server was stopped for its memory. */
+function overBudget(server: EchoServer, load: EchoLoad, peakRssMb: number, error: unknown): unknown {
+  if (load.rssBudgetMb === undefined || peakRssMb <= load.rssBudgetMb) return error;
+  const message = `${server.name} went past the memory budget (${Math.round(peakRssMb)} MiB > ${load.rssBudgetMb} MiB) and was stopped`;
+  return new Error(message, { cause: error });
+}
+
 /** Starts `server`, warms it up if asked, measures one run of `load` at `size` bytes, and stops it. */
 export async function measure(server: EchoServer, load: EchoLoad, size: number): Promise<Measurement> {
   const port = await freePort();
-  const child = await startServer(server, port);
+  const started = performance.now();
+  // Watched from its spawn: a server may go past the budget while it starts its workers.
+  const watch: MemoryWatch = { peak: () => 0 };
+  let child: ChildProcess;
+  try {
+    child = await startServer(server, port, (starting) => (watch.peak = watchMemory(starting, load.rssBudgetMb)));
+  } catch (error) {
+    throw overBudget(server, load, watch.peak(), error);
+  }
+  const startSeconds = (performance.now() - started) / 1000;
   try {
     const startupCpuMs = load.settle === true ? await settled(child.pid as number) : undefined;
     const warmup = load.warmup ?? 0;
-    if (warmup > 0) await runClient(port, load.connections, warmup, size);
+    if (warmup > 0) await runClient(port, load.connections, warmup, size, load.shape);
+    if ((load.pause ?? 0) > 0) await new Promise((done) => setTimeout(done, (load.pause as number) * 1000));
     const cpuBefore = cpuMicros(child.pid as number);
-    const result = await runClient(port, load.connections, load.duration, size);
-    const cpuUsed = cpuMicros(child.pid as number) - cpuBefore;
-    const measured = { msgsPerSec: result.msgsPerSec, p50Us: result.p50Us, p99Us: result.p99Us, cpuUsPerMsg: cpuUsed / result.msgs };
+    const result = await runClient(port, load.connections, load.duration, size, load.shape);
+    const cpuUsPerMsg = (cpuMicros(child.pid as number) - cpuBefore) / result.msgs;
+    const measured = { msgsPerSec: result.msgsPerSec, p50Us: result.p50Us, p99Us: result.p99Us, cpuUsPerMsg, peakRssMb: watch.peak(), startSeconds };
     return startupCpuMs === undefined ? measured : { ...measured, startupCpuMs };
+  } catch (error) {
+    throw overBudget(server, load, watch.peak(), error);
   } finally {
+    watch.peak();
     await stopServer(child);
   }
 }
@@ -209,9 +291,9 @@ export async function runRounds(servers: readonly EchoServer[], load: EchoLoad, 
   return results;
 }
 
-/** The table of medians per server and size: msgs/s, latency p50/p99, CPU per message. */
+/** The table of medians per server and size: msgs/s, latency p50/p99, CPU per message, peak RSS. */
 export function formatAbsolute(results: EchoResults, servers: readonly EchoServer[], sizes: readonly number[]): string {
-  const header = ['server', 'size', 'msgs/s', 'p50 µs', 'p99 µs', 'cpu µs/msg'];
+  const header = ['server', 'size', 'msgs/s', 'p50 µs', 'p99 µs', 'cpu µs/msg', 'peak RSS MiB', 'ready after s'];
   const lines = [header];
   for (const size of sizes) {
     for (const server of servers) {
@@ -225,6 +307,8 @@ export function formatAbsolute(results: EchoResults, servers: readonly EchoServe
         pick('p50Us').toFixed(0),
         pick('p99Us').toFixed(0),
         pick('cpuUsPerMsg').toFixed(1),
+        pick('peakRssMb').toFixed(0),
+        pick('startSeconds').toFixed(1),
       ]);
     }
   }

@@ -8,9 +8,18 @@
  *
  *   npx tsx bench/green-echo.ts [--duration 3] [--rounds 3] [--connections 10] [--sizes 100,1024]
  *
- * Reported per server and size: messages/s, latency p50/p99, and the
+ * Reported per server and size: messages/s, latency p50/p99, the
  * server's CPU time per message (from /proc: it holds up when other
- * processes compete for the cores). Rounds interleave the servers; ratios
+ * processes compete for the cores), its peak RSS and how long it took to
+ * be ready. bench/green-load.ts runs 100 and 1,000 connections and an
+ * HTTP-style request/response.
+ *
+ * node-handoff (bench/echo-servers/node-handoff.mjs) is the green design
+ * without greenloop: Node's net server handing each connection's data to a
+ * worker thread of its own and back, with the same two thread wake-ups per
+ * echo (Atomics.wait in the worker, a waitAsync doorbell on the main
+ * thread). Green against it is greenloop's own cost; it against eventlet is
+ * what the design costs on this machine. Rounds interleave the servers; ratios
  * are medians of per-round ratios. eventlet runs when
  * `/usr/bin/python3 -c 'import eventlet'` works.
  */
@@ -26,10 +35,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const anchor = resolve(here, '../../shared/anchors/echo_eventlet.py');
 const python = '/usr/bin/python3';
 
-function servers(notes: string[]): EchoServer[] {
+function servers(notes: string[], connections: number): EchoServer[] {
+  const green = nodeServer('echo-servers/green-echo.ts');
   const list: EchoServer[] = [
     { name: 'node-raw', command: nodeServer('echo-servers/node-raw.mjs') },
-    { name: 'greenloop-green', command: nodeServer('echo-servers/green-echo.ts') },
+    // It starts a warm worker per connection before it is ready.
+    { name: 'greenloop-green', command: (port) => [green(port)[0], [...green(port)[1], String(connections)]], startTimeout: 60 + connections },
+    // The design's floor: the same two thread wake-ups per echo, without greenloop.
+    { name: 'node-handoff', command: (port) => [process.execPath, [resolve(here, 'echo-servers/node-handoff.mjs'), String(port), String(connections)]] },
   ];
   if (spawnSync(python, ['-c', 'import eventlet'], { stdio: 'ignore' }).status !== 0) {
     notes.push(`eventlet skipped: ${python} -c 'import eventlet' failed`);
@@ -47,10 +60,18 @@ function ratioRows(results: EchoResults, sizes: number[]): BenchRow[] {
     const compared = ratioRow(results, { label, name: 'greenloop-green', baseline, size, key, goal });
     if (compared !== undefined) rows.push(compared);
   };
+  const floor = (label: string, baseline: string, size: number, key: MeasuredKey, goal: number): void => {
+    const compared = ratioRow(results, { label, name: 'node-handoff', baseline, size, key, goal });
+    if (compared !== undefined) rows.push(compared);
+  };
   for (const size of sizes) {
     row('green msgs/s vs eventlet', 'eventlet', size, 'msgsPerSec', 1);
     row('green msgs/s vs node-raw', 'node-raw', size, 'msgsPerSec', 0.5);
-    row('green cpu/msg vs eventlet', 'eventlet', size, 'cpuUsPerMsg', 1);
+    row('green cpu/msg vs eventlet', 'eventlet', size, 'cpuUsPerMsg', 2);
+    row('green p99 vs eventlet', 'eventlet', size, 'p99Us', 2);
+    row('green msgs/s vs its floor (node-handoff)', 'node-handoff', size, 'msgsPerSec', 1);
+    floor('floor (node-handoff) msgs/s vs eventlet', 'eventlet', size, 'msgsPerSec', 1);
+    floor('floor (node-handoff) cpu/msg vs eventlet', 'eventlet', size, 'cpuUsPerMsg', 2);
   }
   return rows;
 }
@@ -69,7 +90,7 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const sizes = String(values.sizes).split(',').map(Number);
   const notes: string[] = [];
-  const list = servers(notes);
+  const list = servers(notes, connections);
   // A short warm-up before each measured run: connections, JIT, and the green workers' first messages.
   const results = await runRounds(list, { connections, duration, warmup: Math.min(1, duration) }, sizes, rounds);
   console.log(`\ngreen echo: ${connections} connections, ${duration} s per run, ${rounds} rounds (medians)`);

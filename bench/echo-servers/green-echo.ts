@@ -4,7 +4,13 @@
  * recv(65536) / sendall). The green functions run in worker threads, which
  * import this module too: its entry code is guarded.
  *
- *     node --import tsx bench/echo-servers/green-echo.ts PORT
+ *     node --import tsx bench/echo-servers/green-echo.ts PORT [CONNECTIONS=10]
+ *
+ * Every connection is a green thread, so a worker: the server starts one
+ * per expected connection (plus its own) and has each load this module
+ * before it says `ready`, so the benchmark measures warm workers, as with
+ * eventlet's greenlets, not workers starting (bench/green-capacity.ts and
+ * green-start.ts measure that).
  */
 import { newEventLoop } from '../../src/loop/index.js';
 import { isMainGreenThread, sleep, spawn } from '../../src/green/index.js';
@@ -35,8 +41,9 @@ export function main(port: number): void {
 if (isMainGreenThread()) {
   const port = Number(process.argv[2]);
   // Warm workers: one per connection of the benchmark, plus the server's.
-  const WORKERS = 12;
-  configure({ poolSize: 16 });
+  const WORKERS = Number(process.argv[3] ?? 10) + 2;
+  // Keep them all warm between the warm-up run and the measured one.
+  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, WORKERS) });
   await prestart(WORKERS);
   const loop = newEventLoop();
   await loop.runUntilComplete(async () => {

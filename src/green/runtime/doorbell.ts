@@ -14,6 +14,14 @@
  * look. Either the sender sees WAITING and notifies, or the hub sees the
  * new RING and looks again: no message is left unseen.
  *
+ * While the hub looks at the doorbells itself (it spins on the ring counter
+ * when it expects a message within microseconds: pool.ts), it marks itself
+ * not waiting (`watchWithoutWaking`): a green thread that sends meanwhile
+ * only bumps the counter, which the spin sees, instead of also notifying,
+ * which would cost the sender a system call and the hub a wake-up task
+ * to run later for nothing. The mark is restored before the hub's last
+ * look, so a ring that the look missed notifies or is seen by it.
+ *
  * The waiting promise holds no reference on the process: an idle hub never
  * keeps Node alive.
  */
@@ -59,6 +67,24 @@ export class Doorbell {
     for (const doorbell of active) doorbell.pollAll();
   }
 
+  /**
+   * Runs `look`, which watches `totalRings()` itself, with every doorbell
+   * of this thread marked not waiting, so rings meanwhile notify no one;
+   * the marks are back when it returns. The caller must look at
+   * `totalRings()` once more after this returns: a ring the look missed
+   * came before the marks were back, and bumped the counter.
+   */
+  static watchWithoutWaking<T>(look: () => T): T {
+    const marks = [...active].map((doorbell) => Atomics.exchange(doorbell.shared, SHARED_HUB_WAITING, 0));
+    try {
+      return look();
+    } finally {
+      // The listener's own mark (set while it waits, 0 while it polls) comes back as it was.
+      let index = 0;
+      for (const doorbell of active) Atomics.store(doorbell.shared, SHARED_HUB_WAITING, marks[index++] ?? 0);
+    }
+  }
+
   add(mailbox: Mailbox): void {
     this.mailboxes.add(mailbox);
     active.add(this);
@@ -85,8 +111,9 @@ export class Doorbell {
         logger.error(`greenloop: a green thread's message could not be handled: ${String(error)}`);
       }
     }
-    // Messages left behind: ring for them, so the listener looks again after the loop's other work.
-    if (more) Atomics.add(this.shared, SHARED_BELL, 1);
+    // Messages left behind: ring for them, so the listener looks again after the loop's other work
+    // (notified if it waits: this poll may come from the hub's spin while the listener waits).
+    if (more) ringDoorbell(this.shared);
   }
 
   private async listen(): Promise<void> {

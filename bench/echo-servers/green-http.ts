@@ -1,0 +1,63 @@
+/**
+ * The green HTTP-shape server: eventlet-http.py in greenloop's green API.
+ * A green thread per connection reads line-based requests (ended by an
+ * empty line) through `makefile('rb')` and answers each with a status
+ * line, Content-Length and BODY bytes (the shape bench/echo-client.mjs
+ * sends with `http`). The green functions run in worker threads, which
+ * import this module too: its entry code is guarded.
+ *
+ *     node --import tsx bench/echo-servers/green-http.ts PORT [BODY=4096] [CONNECTIONS=10]
+ *
+ * As green-echo.ts, it starts a warm worker per expected connection before it says `ready`.
+ */
+import { newEventLoop } from '../../src/loop/index.js';
+import { isMainGreenThread, sleep, spawn } from '../../src/green/index.js';
+import { listen, serve } from '../../src/green/convenience.js';
+import type { Socket } from '../../src/green/socket.js';
+import { configure, prestart } from '../../src/bridge/index.js';
+
+/** The body size, from the main thread's argument: workers get a copy of its environment. */
+const BODY_VARIABLE = 'GREEN_HTTP_BODY';
+let reply: Buffer | null = null;
+
+function theReply(): Buffer {
+  const body = Number(process.env[BODY_VARIABLE] ?? 4096);
+  reply ??= Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${body}\r\n\r\n`), Buffer.alloc(body, 'x')]);
+  return reply;
+}
+
+export function handle(sock: Socket): void {
+  const answer = theReply();
+  const reader = sock.makefile('rb');
+  for (;;) {
+    const line = reader.readline();
+    if (line.length === 0) break;
+    if (line.length === 2 && line[0] === 0x0d) sock.sendall(answer);
+  }
+  sock.close();
+}
+
+/** Makes a worker import this module (and the socket modules) before the measurement. */
+export function warm(seconds: number): void {
+  sleep(seconds);
+}
+
+export function main(port: number): void {
+  const server = listen(['127.0.0.1', port]);
+  process.stdout.write('ready\n');
+  serve(server, handle, 10000);
+}
+
+if (isMainGreenThread()) {
+  const port = Number(process.argv[2]);
+  process.env[BODY_VARIABLE] = String(Number(process.argv[3] ?? 4096));
+  const WORKERS = Number(process.argv[4] ?? 10) + 2;
+  // Every connection is a green thread, so a worker: keep those of a warm-up run warm for the measured one.
+  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, WORKERS) });
+  await prestart(WORKERS);
+  const loop = newEventLoop();
+  await loop.runUntilComplete(async () => {
+    await Promise.all(Array.from({ length: WORKERS }, () => spawn(warm, 0.2)));
+    await spawn(main, port);
+  });
+}
