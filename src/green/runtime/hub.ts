@@ -95,7 +95,11 @@ const loadingModules = new Map<string, Promise<unknown>>();
 
 /**
  * Registers the hub-side handler of operation `name`. Call it at module top
- * level; registering a name again replaces its handler.
+ * level. Registering a name again replaces its handler, except with the same
+ * code: that is a second copy of the same module (a test runner may load
+ * greenloop both as CommonJS and as ES modules), and the first copy keeps
+ * serving, so the hub's state (its sockets, its queues) is never split
+ * between two copies.
  */
 export function registerOperation<A extends unknown[]>(
   name: string,
@@ -103,6 +107,8 @@ export function registerOperation<A extends unknown[]>(
 ): void {
   if (typeof name !== 'string' || name === '') throw new TypeError('registerOperation: name must be a non-empty string');
   if (typeof handler !== 'function') throw new TypeError(`registerOperation(${name}): handler must be a function`);
+  const registered = operations.get(name);
+  if (registered !== undefined && String(registered) === String(handler)) return;
   operations.set(name, handler as unknown as OperationHandler);
 }
 
