@@ -3,7 +3,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readlinkSync } from 'node:fs';
 import sinon from 'sinon';
 import type { AddressInfo } from 'node:net';
 import {
@@ -35,27 +35,37 @@ export async function runInLoop<T>(
   }
 }
 
-/** How many file descriptors this process has open (Linux). */
-export function openFdCount(): number {
-  return readdirSync('/proc/self/fd').length;
+/** How many file descriptors this process has open (Linux); with `socketsOnly`, only its sockets. */
+export function openFdCount(socketsOnly = false): number {
+  const fds = readdirSync('/proc/self/fd');
+  if (!socketsOnly) return fds.length;
+  return fds.filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile (the directory's own fd)
+    }
+  }).length;
 }
 
 /**
  * Mocha hooks asserting that a group of tests leaves no file descriptor open:
  * call inside a `describe`. Sockets close asynchronously, so the check polls
- * for up to `graceMs` before failing.
+ * for up to `graceMs` before failing. With `socketsOnly`, only sockets are
+ * counted: for groups whose green threads may grow the worker pool, as each
+ * new worker holds pipes and event fds of its own for as long as it lives.
  */
-export function checkFdLeaks(graceMs = 2000): void {
+export function checkFdLeaks(graceMs = 2000, { socketsOnly = false } = {}): void {
   let baseline = 0;
   before(() => {
-    baseline = openFdCount();
+    baseline = openFdCount(socketsOnly);
   });
   after(async () => {
     const deadline = Date.now() + graceMs;
-    while (openFdCount() > baseline && Date.now() < deadline) {
+    while (openFdCount(socketsOnly) > baseline && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const now = openFdCount();
+    const now = openFdCount(socketsOnly);
     if (now > baseline) throw new Error(`fd leak: ${now - baseline} file descriptor(s) left open by this group`);
   });
 }
