@@ -10,11 +10,9 @@
  *
  * As green-echo.ts, it starts a warm worker per expected connection before it says `ready`.
  */
-import { newEventLoop } from '../../src/loop/index.js';
-import { isMainGreenThread, sleep, spawn } from '../../src/green/index.js';
-import { listen, serve } from '../../src/green/convenience.js';
+import { isMainGreenThread } from '../../src/green/index.js';
 import type { Socket } from '../../src/green/socket.js';
-import { configure, prestart } from '../../src/bridge/index.js';
+import { runWarmServer } from './green-server.js';
 
 /** The body size, from the main thread's argument: workers get a copy of its environment. */
 const BODY_VARIABLE = 'GREEN_HTTP_BODY';
@@ -37,27 +35,7 @@ export function handle(sock: Socket): void {
   sock.close();
 }
 
-/** Makes a worker import this module (and the socket modules) before the measurement. */
-export function warm(seconds: number): void {
-  sleep(seconds);
-}
-
-export function main(port: number): void {
-  const server = listen(['127.0.0.1', port]);
-  process.stdout.write('ready\n');
-  serve(server, handle, 10000);
-}
-
 if (isMainGreenThread()) {
-  const port = Number(process.argv[2]);
   process.env[BODY_VARIABLE] = String(Number(process.argv[3] ?? 4096));
-  const WORKERS = Number(process.argv[4] ?? 10) + 2;
-  // Every connection is a green thread, so a worker: keep those of a warm-up run warm for the measured one.
-  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, WORKERS) });
-  await prestart(WORKERS);
-  const loop = newEventLoop();
-  await loop.runUntilComplete(async () => {
-    await Promise.all(Array.from({ length: WORKERS }, () => spawn(warm, 0.2)));
-    await spawn(main, port);
-  });
+  await runWarmServer(handle, Number(process.argv[2]), Number(process.argv[4] ?? 10));
 }

@@ -4,7 +4,6 @@
  * a socket recv with its peer, a callAsync's task) and for how long; taken
  * on the loop's thread or from a green thread; and the signal that prints it.
  */
-import { spawn as spawnProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import {
@@ -20,7 +19,7 @@ import {
 import { Event, Queue, spawn } from '../../src/green/index.js';
 import { configure, dump, type Dump, type GreenThreadDump, type TaskDump } from '../../src/bridge/index.js';
 import { ValueError } from '../../src/loop/errors.js';
-import { portOf, runInLoop, until } from '../helpers.js';
+import { portOf, runInLoop, startScript, until } from '../helpers.js';
 import { useGreenWorkers } from '../green-workers.js';
 import {
   callGate,
@@ -191,12 +190,7 @@ describe('bridge: the dump on a signal', function () {
   });
 
   it('GREENLOOP_DUMP=SIGUSR2: kill -USR2 prints the dump to stderr while the program waits', async () => {
-    const child = spawnProcess(process.execPath, ['--import', 'tsx', SIGNAL_SCRIPT], {
-      env: { ...process.env, GREENLOOP_BRIDGE: '', GREENLOOP_DUMP: 'SIGUSR2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: 50_000,
-      killSignal: 'SIGKILL',
-    });
+    const child = startScript(SIGNAL_SCRIPT, { env: { GREENLOOP_DUMP: 'SIGUSR2' }, hangLimit: 50 });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

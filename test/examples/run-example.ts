@@ -2,11 +2,10 @@
  * Running the examples as users do: `npx tsx examples/...` in a real
  * process, and talking to the servers among them over real sockets.
  */
-import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { runScript, type ScriptOutcome } from '../helpers.js';
+import { runScript, startScript, type ScriptOutcome } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -25,12 +24,7 @@ export async function runExample(path: string, args: readonly string[] = []): Pr
  * against it, then waits for the example to stop by itself.
  */
 export async function serveExample(path: string, seconds: number, client: (port: number) => Promise<void>): Promise<ScriptOutcome> {
-  const child = spawn(process.execPath, ['--import', 'tsx', `${root}examples/${path}`, '--serve-for', String(seconds), '--port', '0'], {
-    env: { ...process.env, GREENLOOP_BRIDGE: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-    killSignal: 'SIGKILL',
-  });
+  const child = startScript(`${root}examples/${path}`, { args: ['--serve-for', String(seconds), '--port', '0'], hangLimit: 60 });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -1,0 +1,38 @@
+/**
+ * What the green bench servers share: a green listening server with a green
+ * thread per connection, started only once a warm worker per expected
+ * connection (plus the server's own) has loaded the green modules, so a
+ * benchmark measures warm workers, as with eventlet's greenlets, not
+ * workers starting (bench/green-capacity.ts and green-start.ts measure that).
+ */
+import { newEventLoop } from '../../src/loop/index.js';
+import { sleep, spawn } from '../../src/green/index.js';
+import { listen, serve } from '../../src/green/convenience.js';
+import type { Socket } from '../../src/green/socket.js';
+import { configure, prestart } from '../../src/bridge/index.js';
+
+/** Keeps a worker busy for `seconds`, after it has imported the green modules. */
+export function warm(seconds: number): void {
+  sleep(seconds);
+}
+
+/** Listens on `port`, says `ready`, and serves each connection with `handle` (a module-level function). */
+export function listenAndServe(port: number, handle: (sock: Socket) => void): void {
+  const server = listen(['127.0.0.1', port]);
+  process.stdout.write('ready\n');
+  serve(server, handle, 10000);
+}
+
+/** Runs the server on `port` for `connections` expected connections, from the main thread. */
+export async function runWarmServer(handle: (sock: Socket) => void, port: number, connections: number): Promise<void> {
+  const workers = connections + 2;
+  // Keep them all warm between the warm-up run and the measured one.
+  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, workers) });
+  await prestart(workers);
+  const loop = newEventLoop();
+  await loop.runUntilComplete(async () => {
+    // Threads that overlap each take their own worker, which then has the modules loaded.
+    await Promise.all(Array.from({ length: workers }, () => spawn(warm, 0.2)));
+    await spawn(listenAndServe, port, handle);
+  });
+}
