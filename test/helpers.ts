@@ -3,7 +3,7 @@
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import sinon from 'sinon';
 import type { AddressInfo } from 'node:net';
 import {
@@ -35,17 +35,60 @@ export async function runInLoop<T>(
   }
 }
 
-/** How many file descriptors this process has open (Linux); with `socketsOnly`, only its sockets. */
-export function openFdCount(socketsOnly = false): number {
-  const fds = readdirSync('/proc/self/fd');
-  if (!socketsOnly) return fds.length;
-  return fds.filter((fd) => {
+/** This process's open file descriptors (Linux), each with what it points at ('socket:[123]', 'pipe:[4]', a path). */
+function openFds(socketsOnly: boolean): Map<string, string> {
+  const fds = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
     try {
-      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      if (!socketsOnly || target.startsWith('socket:')) fds.set(fd, target);
     } catch {
-      return false; // closed meanwhile (the directory's own fd)
+      // closed meanwhile (the directory's own fd)
     }
-  }).length;
+  }
+  return fds;
+}
+
+/** The TCP and Unix sockets of the machine by inode, as 'tcp 127.0.0.1:5000 -> 127.0.0.1:41000 (state 01)'. */
+function socketsByInode(): Map<string, string> {
+  const byInode = new Map<string, string>();
+  const address = (hex: string): string => {
+    const [ip, port] = hex.split(':');
+    const octets = ip.length === 8 ? (ip.match(/../g) ?? []).reverse().map((h) => parseInt(h, 16)).join('.') : ip;
+    return `${octets}:${parseInt(port, 16)}`;
+  };
+  for (const table of ['tcp', 'tcp6']) {
+    try {
+      for (const line of readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1)) {
+        const fields = line.trim().split(/\s+/);
+        if (fields.length > 9) byInode.set(fields[9], `${table} ${address(fields[1])} -> ${address(fields[2])} (state ${fields[3]})`);
+      }
+    } catch {
+      // no such table here
+    }
+  }
+  try {
+    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length > 6) byInode.set(fields[6], `unix ${fields[7] ?? '(unnamed)'}`);
+    }
+  } catch {
+    // no such table here
+  }
+  return byInode;
+}
+
+/** What the descriptors opened since `before` point at, for a failure message that says which socket leaked. */
+function describeNewFds(before: Map<string, string>, now: Map<string, string>): string {
+  const known = new Set(before.values());
+  const sockets = socketsByInode();
+  const opened = [...now].filter(([, target]) => !known.has(target));
+  return opened
+    .map(([fd, target]) => {
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      return `fd ${fd}: ${inode === undefined ? target : (sockets.get(inode) ?? target)}`;
+    })
+    .join('; ');
 }
 
 /**
@@ -54,19 +97,22 @@ export function openFdCount(socketsOnly = false): number {
  * for up to `graceMs` before failing. With `socketsOnly`, only sockets are
  * counted: for groups whose green threads may grow the worker pool, as each
  * new worker holds pipes and event fds of its own for as long as it lives.
+ * A failure names the descriptors opened since the group began.
  */
 export function checkFdLeaks(graceMs = 2000, { socketsOnly = false } = {}): void {
-  let baseline = 0;
+  let baseline = new Map<string, string>();
   before(() => {
-    baseline = openFdCount(socketsOnly);
+    baseline = openFds(socketsOnly);
   });
   after(async () => {
     const deadline = Date.now() + graceMs;
-    while (openFdCount(socketsOnly) > baseline && Date.now() < deadline) {
+    while (openFds(socketsOnly).size > baseline.size && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const now = openFdCount(socketsOnly);
-    if (now > baseline) throw new Error(`fd leak: ${now - baseline} file descriptor(s) left open by this group`);
+    const now = openFds(socketsOnly);
+    if (now.size > baseline.size) {
+      throw new Error(`fd leak: ${now.size - baseline.size} file descriptor(s) left open by this group: ${describeNewFds(baseline, now)}`);
+    }
   });
 }
 

@@ -112,6 +112,9 @@ describe('runtime: killing a green thread that computes without green calls', ()
       const spinning = spawn(spinForever);
       const greenWaiter = spawn(waitFor, spinning);
       expect(await waitUntil(() => records().includes('spinning'))).to.equal(true);
+      // The record is a callAsync: a kill before its reply would be taken
+      // there, as at any parked call. Wait until the thread computes.
+      expect(await waitUntil(() => spinning._core?.computing === true)).to.equal(true);
       const slot = spinning._core?.slot;
       expect(slot?.worker).to.not.equal(null);
       spinning.kill();
