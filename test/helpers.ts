@@ -35,21 +35,7 @@ export async function runInLoop<T>(
   }
 }
 
-/** This process's open file descriptors (Linux), each with what it points at ('socket:[123]', 'pipe:[4]', a path). */
-function openFds(socketsOnly: boolean): Map<string, string> {
-  const fds = new Map<string, string>();
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      if (!socketsOnly || target.startsWith('socket:')) fds.set(fd, target);
-    } catch {
-      // closed meanwhile (the directory's own fd)
-    }
-  }
-  return fds;
-}
-
-/** The TCP and Unix sockets of the machine by inode, as 'tcp 127.0.0.1:5000 -> 127.0.0.1:41000 (state 01)'. */
+/** The machine's TCP, UDP and Unix sockets by inode, as 'tcp 127.0.0.1:5000 -> 127.0.0.1:41000 (state 01)'. */
 function socketsByInode(): Map<string, string> {
   const byInode = new Map<string, string>();
   const address = (hex: string): string => {
@@ -57,59 +43,75 @@ function socketsByInode(): Map<string, string> {
     const octets = ip.length === 8 ? (ip.match(/../g) ?? []).reverse().map((h) => parseInt(h, 16)).join('.') : ip;
     return `${octets}:${parseInt(port, 16)}`;
   };
-  for (const table of ['tcp', 'tcp6']) {
+  const read = (table: string): string[][] => {
     try {
-      for (const line of readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1)) {
-        const fields = line.trim().split(/\s+/);
-        if (fields.length > 9) byInode.set(fields[9], `${table} ${address(fields[1])} -> ${address(fields[2])} (state ${fields[3]})`);
-      }
+      return readFileSync(`/proc/net/${table}`, 'utf8').split('\n').slice(1).map((line) => line.trim().split(/\s+/));
     } catch {
-      // no such table here
+      return []; // no such table here
+    }
+  };
+  for (const table of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    for (const fields of read(table)) {
+      if (fields.length > 9) byInode.set(fields[9], `${table} ${address(fields[1])} -> ${address(fields[2])} (state ${fields[3]})`);
     }
   }
-  try {
-    for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-      const fields = line.trim().split(/\s+/);
-      if (fields.length > 6) byInode.set(fields[6], `unix ${fields[7] ?? '(unnamed)'}`);
-    }
-  } catch {
-    // no such table here
+  for (const fields of read('unix')) {
+    if (fields.length > 6) byInode.set(fields[6], `unix ${fields[7] ?? '(unnamed)'}`);
   }
   return byInode;
 }
 
-/** What the descriptors opened since `before` point at, for a failure message that says which socket leaked. */
-function describeNewFds(before: Map<string, string>, now: Map<string, string>): string {
-  const known = new Set(before.values());
+/**
+ * This process's open file descriptors (Linux): fd -> what it points at,
+ * a socket described by socketsByInode, else the link ('pipe:[4]', a path).
+ * With `networkOnly`, only TCP and UDP sockets.
+ */
+function openFds(networkOnly: boolean): Map<string, string> {
   const sockets = socketsByInode();
-  const opened = [...now].filter(([, target]) => !known.has(target));
-  return opened
-    .map(([fd, target]) => {
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      return `fd ${fd}: ${inode === undefined ? target : (sockets.get(inode) ?? target)}`;
-    })
+  const fds = new Map<string, string>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (the directory's own fd)
+    }
+    const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+    const described = inode === undefined ? target : (sockets.get(inode) ?? target);
+    if (!networkOnly || /^(tcp|udp)/.test(described)) fds.set(fd, described);
+  }
+  return fds;
+}
+
+/** The descriptors open now that were not open `before`, for a failure message that says what leaked. */
+function describeNewFds(before: Map<string, string>, now: Map<string, string>): string {
+  return [...now]
+    .filter(([fd]) => !before.has(fd))
+    .map(([fd, target]) => `fd ${fd}: ${target}`)
     .join('; ');
 }
 
 /**
  * Mocha hooks asserting that a group of tests leaves no file descriptor open:
  * call inside a `describe`. Sockets close asynchronously, so the check polls
- * for up to `graceMs` before failing. With `socketsOnly`, only sockets are
- * counted: for groups whose green threads may grow the worker pool, as each
- * new worker holds pipes and event fds of its own for as long as it lives.
+ * for up to `graceMs` before failing. With `networkOnly`, only TCP and UDP
+ * sockets are counted: for groups whose green threads may grow the worker
+ * pool, as each new worker holds pipes and event fds of its own for as long
+ * as it lives, and under tsx, a worker that compiles a module it has no cached
+ * copy of starts an esbuild child process, with Unix sockets as its stdio.
  * A failure names the descriptors opened since the group began.
  */
-export function checkFdLeaks(graceMs = 2000, { socketsOnly = false } = {}): void {
+export function checkFdLeaks(graceMs = 2000, { networkOnly = false } = {}): void {
   let baseline = new Map<string, string>();
   before(() => {
-    baseline = openFds(socketsOnly);
+    baseline = openFds(networkOnly);
   });
   after(async () => {
     const deadline = Date.now() + graceMs;
-    while (openFds(socketsOnly).size > baseline.size && Date.now() < deadline) {
+    while (openFds(networkOnly).size > baseline.size && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const now = openFds(socketsOnly);
+    const now = openFds(networkOnly);
     if (now.size > baseline.size) {
       throw new Error(`fd leak: ${now.size - baseline.size} file descriptor(s) left open by this group: ${describeNewFds(baseline, now)}`);
     }

@@ -99,7 +99,7 @@ function describeMismatch(sent: Buffer, received: Buffer): string {
 describe('bridge: live connections handed over between green and async code', function () {
   this.timeout(120_000);
   useGreenWorkers(TEST_POOL_SIZE);
-  checkFdLeaks(5000, { socketsOnly: true });
+  checkFdLeaks(5000, { networkOnly: true });
 
   afterEach(function () {
     if (this.currentTest?.state === 'failed') console.log(`    hand-over seed: ${SEED} (replay with HANDOVER_SEED=${SEED})`);
