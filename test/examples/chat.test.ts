@@ -78,10 +78,10 @@ for (const { style, env } of EXAMPLES) {
         await waitFor(child.stdout, () => stdout, /(Participant joined chat\.\n[^]*){3}/);
         // Each client speaks in turn; the others get the line, the speaker does not.
         for (const [i, speaker] of clients.entries()) {
+          // Counted before the line goes out: a listener may get it while the test waits for another.
+          const listeners = clients.filter((client) => client !== speaker).map((client) => [client, client.lines().length + 1] as const);
           speaker.socket.write(`hello from ${i}\n`);
-          for (const listener of clients) {
-            if (listener !== speaker) await listener.waitLines(listener.lines().length + 1);
-          }
+          for (const [listener, count] of listeners) await listener.waitLines(count);
         }
         for (const [i, client] of clients.entries()) {
           const expected = [0, 1, 2].filter((j) => j !== i).map((j) => `hello from ${j}`);
