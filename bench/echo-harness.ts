@@ -44,6 +44,14 @@ export interface EchoLoad {
   /** Seconds of load before the measured run (JIT, connections, workers' first messages); 0 for none. */
   readonly warmup?: number;
   /**
+   * How many client runs the warm-up is split into, each with new
+   * connections (1 by default). A green server compiles its per-message code
+   * in every worker, and a connection's first messages take new paths
+   * through it: a few rounds of new connections reach the steady state
+   * that one long run of the same connections does not.
+   */
+  readonly warmupRuns?: number;
+  /**
    * Wait, before any load, until the server has finished starting: its CPU
    * time stops growing (compiling, loading, a worker it starts in the
    * background). The CPU it spent until then is reported as `startupCpuMs`.
@@ -256,7 +264,8 @@ export async function measure(server: EchoServer, load: EchoLoad, size: number):
   try {
     const startupCpuMs = load.settle === true ? await settled(child.pid as number) : undefined;
     const warmup = load.warmup ?? 0;
-    if (warmup > 0) await runClient(port, load.connections, warmup, size, load.shape);
+    const warmupRuns = Math.max(1, load.warmupRuns ?? 1);
+    for (let run = 0; run < warmupRuns && warmup > 0; run++) await runClient(port, load.connections, warmup / warmupRuns, size, load.shape);
     if ((load.pause ?? 0) > 0) await new Promise((done) => setTimeout(done, (load.pause as number) * 1000));
     const cpuBefore = cpuMicros(child.pid as number);
     const result = await runClient(port, load.connections, load.duration, size, load.shape);

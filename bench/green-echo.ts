@@ -91,8 +91,9 @@ async function main(): Promise<void> {
   const sizes = String(values.sizes).split(',').map(Number);
   const notes: string[] = [];
   const list = servers(notes, connections);
-  // A short warm-up before each measured run: connections, JIT, and the green workers' first messages.
-  const results = await runRounds(list, { connections, duration, warmup: Math.min(1, duration) }, sizes, rounds);
+  // A warm-up before each measured run, in four runs of new connections (the same for every
+  // server): the green workers' JIT sees the paths of a connection's start and end settle.
+  const results = await runRounds(list, { connections, duration, warmup: Math.min(2, duration), warmupRuns: 4 }, sizes, rounds);
   console.log(`\ngreen echo: ${connections} connections, ${duration} s per run, ${rounds} rounds (medians)`);
   console.log(formatAbsolute(results, list, sizes));
   console.log();

@@ -188,7 +188,8 @@ export class Hub implements SlotOwner {
       this.serveClosed(thread, message);
       return;
     }
-    this.loop.callSoon(this.serve, thread, message);
+    if (process.env.EXP_DIRECT === '1') this.serve(thread, message);
+    else this.loop.callSoon(this.serve, thread, message);
   }
 
   onSlotLost(slot: WorkerSlot, error: WorkerCrashedError): void {
