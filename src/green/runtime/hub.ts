@@ -188,8 +188,7 @@ export class Hub implements SlotOwner {
       this.serveClosed(thread, message);
       return;
     }
-    if (process.env.EXP_DIRECT === '1') this.serve(thread, message);
-    else this.loop.callSoon(this.serve, thread, message);
+    this.loop.callSoon(this.serve, thread, message);
   }
 
   onSlotLost(slot: WorkerSlot, error: WorkerCrashedError): void {
