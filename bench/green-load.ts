@@ -127,7 +127,8 @@ function httpServers(withEventlet: boolean, body: number, connections: number): 
 
 function scenarios(opts: Options, notes: string[]): Scenario[] {
   const withEventlet = eventletAvailable(notes);
-  const common = { duration: opts.duration, warmup: Math.min(1, opts.duration), rssBudgetMb: opts.rssBudgetMb };
+  // The warm-up in four runs of new connections, as in green-echo.ts: the green workers' JIT settles.
+  const common = { duration: opts.duration, warmup: Math.min(2, opts.duration), warmupRuns: 4, rssBudgetMb: opts.rssBudgetMb };
   // The warm-up's green threads must end (and give their workers back) before the measured run.
   const pause = (connections: number): number => 1 + connections / 200;
   return [
