@@ -127,11 +127,19 @@ export function freePort(): Promise<number> {
  * processes compete for the cores.
  */
 export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces: the fields start after its closing ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(`/proc/${pid}/stat`);
   const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
   return (ticks * 1e6) / 100; // USER_HZ is 100 on Linux
+}
+
+/**
+ * The fields of a /proc `stat` file (a process's or a thread's) that follow
+ * the command name, from the state on: field N of proc(5) is at index N - 3.
+ */
+export function procStatFields(path: string): string[] {
+  const stat = readFileSync(path, 'utf8');
+  // The command name may hold spaces: the fields start after its closing ')'.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }
 
 /**

@@ -19,11 +19,11 @@
  *   they bring.
  * Ratios are green against the floor, medians of per-round ratios.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort, nodeServer, runClient, startServer, stopServer, type EchoServer } from './echo-harness.js';
+import { freePort, nodeServer, procStatFields, runClient, startServer, stopServer, type EchoServer } from './echo-harness.js';
 import { compare, median, printTable, type BenchRow } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,18 +43,12 @@ interface Split {
   others: number;
 }
 
-/** Fields of a /proc stat line after the command name (which may hold spaces). */
-function statFields(path: string): string[] {
-  const stat = readFileSync(path, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
 function threadTimes(pid: number): ThreadTimes {
   const ticks = new Map<number, number>();
   const started = new Map<number, number>();
   for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
     try {
-      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+      const fields = procStatFields(`/proc/${pid}/task/${tid}/stat`);
       ticks.set(tid, Number(fields[11]) + Number(fields[12]));
       started.set(tid, Number(fields[19]));
     } catch {
