@@ -32,6 +32,7 @@ import {
   HandleTable,
   type OperationHandler,
   registerOperation,
+  inGreenWorker,
   registerValueCodec,
   RemoteHandles,
   workerState,
@@ -111,6 +112,7 @@ export abstract class HubObject<C extends HubCore = HubCore> {
 
   /** @internal Runs operation `op` on this object for the current green thread. */
   protected _remote<R>(op: string, args: readonly unknown[] = []): R {
+    if (!inGreenWorker()) throw this.foreign(`${op}()`);
     return callHub<R>(op, [this, ...args], { module: kindOf(this.constructor).module });
   }
 
@@ -120,11 +122,25 @@ export abstract class HubObject<C extends HubCore = HubCore> {
    */
   protected _asyncCore(method: string, greenMethod: string): C {
     if (this._core === null) {
+      if (!inGreenWorker()) throw this.foreign(`${this.constructor.name}.${method}()`);
       throw new RuntimeError(
         `${this.constructor.name}.${method}() is for async code on the event loop's thread; green code uses ${greenMethod}()`,
       );
     }
     return this._core;
+  }
+
+  /**
+   * The error for a handle used on a thread whose event loop does not own
+   * it: made by the program's green main flow (green code on the main
+   * thread before a loop ran there), it lives on that flow's hub.
+   */
+  private foreign(call: string): RuntimeError {
+    return new RuntimeError(
+      `${call} on ${String(this)}: this object was made by green code of the program's main flow, before an event ` +
+        `loop ran on this thread, so it lives on that flow's hub and not on this event loop. Create it in the async ` +
+        `code that uses it (or before, inside the coroutine passed to run()), and pass it to green threads from there`,
+    );
   }
 
   toString(): string {

@@ -35,6 +35,7 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     runs.set('off', runFixture('hosted-placements', ['off'], { GREENLOOP_BRIDGE: 'off' }));
     runs.set('loop', runFixture('hosted-placements', ['loop']));
     runs.set('owned', runFixture('hosted-placements', ['owned']));
+    runs.set('objects', runFixture('hosted-placements', ['objects']));
     runs.set('timeout', runFixture('hosted-timeout'));
     runs.set('output', runFixture('hosted-output'));
   });
@@ -94,6 +95,14 @@ describe('hosted placement (a green main flow run as a plain script)', function 
     const result = await outcome('owned');
     expectClean(result);
     expect(result.stdout).to.equal('top level: slept\nin the loop: BlockingOnHubError, awaited 8\n');
+  });
+
+  it('refuses, saying why, hub objects the green main flow made when async code of a later loop uses them', async () => {
+    const result = await outcome('objects');
+    expectClean(result);
+    expect(result.stdout).to.equal(
+      'top level: slept\nqueue: RuntimeError, naming why\ncounter: RuntimeError, naming why\nmade in the loop: 5, 1\n',
+    );
   });
 
   it('fires the first Timeout of the main flow on time, and cancels a timed-out callAsync task', async () => {
