@@ -139,7 +139,7 @@ export abstract class HubObject<C extends HubCore = HubCore> {
     return new RuntimeError(
       `${call} on ${String(this)}: this object was made by green code of the program's main flow, before an event ` +
         `loop ran on this thread, so it lives on that flow's hub and not on this event loop. Create it in the async ` +
-        `code that uses it (or before, inside the coroutine passed to run()), and pass it to green threads from there`,
+        `code that uses it (inside the coroutine given to run()), and pass it to green threads from there`,
     );
   }
 
