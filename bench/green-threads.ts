@@ -17,9 +17,13 @@
  *   isolate of the process;
  * - the other threads: the workers, one per connection, and the threads
  *   they bring.
- * Ratios are green against the floor, medians of per-round ratios.
+ * Beside them: the p99 latency, and context switches per message from each
+ * thread's /proc status: voluntary (a thread that waited: a wake-up each)
+ * and involuntary (a thread preempted because more threads were runnable
+ * than there are cores). Ratios are green against the floor, medians of
+ * per-round ratios.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -33,6 +37,8 @@ interface ThreadTimes {
   readonly ticks: Map<number, number>;
   /** Start time (ticks since boot) by thread id. */
   readonly started: Map<number, number>;
+  /** Context switches by thread id: [voluntary (it waited), involuntary (it was preempted)]. */
+  readonly switches: Map<number, [number, number]>;
 }
 
 interface Split {
@@ -41,28 +47,48 @@ interface Split {
   main: number;
   platform: number;
   others: number;
+  p99Us: number;
+  /** Context switches per message, all threads: a thread that waits, a thread preempted. */
+  waits: number;
+  preemptions: number;
 }
 
 function threadTimes(pid: number): ThreadTimes {
   const ticks = new Map<number, number>();
   const started = new Map<number, number>();
+  const switches = new Map<number, [number, number]>();
   for (const tid of readdirSync(`/proc/${pid}/task`).map(Number)) {
     try {
       const fields = procStatFields(`/proc/${pid}/task/${tid}/stat`);
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+      const count = (name: string): number => Number(new RegExp(`^${name}:\\s*(\\d+)`, 'm').exec(status)?.[1] ?? 0);
       ticks.set(tid, Number(fields[11]) + Number(fields[12]));
       started.set(tid, Number(fields[19]));
+      switches.set(tid, [count('voluntary_ctxt_switches'), count('nonvoluntary_ctxt_switches')]);
     } catch {
       // the thread ended meanwhile
     }
   }
-  return { ticks, started };
+  return { ticks, started, switches };
 }
 
 /** Node's platform threads: V8's pool (4 by default) and the delayed-task scheduler, started right after the main thread. */
 const PLATFORM_THREADS = 5;
 
+/** Context switches per message, all threads, between two readings. */
+function switchesPerMessage(before: ThreadTimes, after: ThreadTimes, msgs: number): { waits: number; preemptions: number } {
+  let waits = 0;
+  let preemptions = 0;
+  for (const [tid, [voluntary, involuntary]] of after.switches) {
+    const [voluntaryBefore, involuntaryBefore] = before.switches.get(tid) ?? [0, 0];
+    waits += voluntary - voluntaryBefore;
+    preemptions += involuntary - involuntaryBefore;
+  }
+  return { waits: waits / msgs, preemptions: preemptions / msgs };
+}
+
 /** CPU µs per message by group, between two readings. */
-function split(pid: number, before: ThreadTimes, after: ThreadTimes, msgs: number): Omit<Split, 'msgsPerSec'> {
+function split(pid: number, before: ThreadTimes, after: ThreadTimes, msgs: number): Pick<Split, 'total' | 'main' | 'platform' | 'others'> {
   const byStart = [...after.started].filter(([tid]) => tid !== pid).sort(([a, at], [b, bt]) => at - bt || a - b);
   const platform = new Set(byStart.slice(0, PLATFORM_THREADS).map(([tid]) => tid));
   const out = { total: 0, main: 0, platform: 0, others: 0 };
@@ -85,11 +111,27 @@ async function measureSplit(server: EchoServer, connections: number, duration: n
     const before = threadTimes(pid);
     const result = await runClient(port, connections, duration, size);
     const after = threadTimes(pid);
-    return { msgsPerSec: result.msgsPerSec, ...split(pid, before, after, result.msgs) };
+    return {
+      msgsPerSec: result.msgsPerSec,
+      p99Us: result.p99Us,
+      ...split(pid, before, after, result.msgs),
+      ...switchesPerMessage(before, after, result.msgs),
+    };
   } finally {
     await stopServer(child);
   }
 }
+
+const UNITS: Record<keyof Split, string> = {
+  msgsPerSec: 'msg/s',
+  total: 'µs/msg',
+  main: 'µs/msg',
+  platform: 'µs/msg',
+  others: 'µs/msg',
+  p99Us: 'µs',
+  waits: '/msg',
+  preemptions: '/msg',
+};
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -117,12 +159,20 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nCPU per message by thread, ${connections} connections, ${size} B, ${duration} s per run after a warm-up, ${rounds} rounds (medians)`);
-  console.log('server            msgs/s   total µs  main µs  platform µs  others µs');
+  console.log('server            msgs/s  p99 µs  total µs  main µs  platform µs  others µs  waits/msg  preempted/msg');
   for (const [name, runs] of results) {
     const m = (key: keyof Split): number => median(runs.map((run) => run[key]));
-    console.log(
-      `${name.padEnd(16)} ${Math.round(m('msgsPerSec')).toLocaleString('en-US').padStart(7)}  ${m('total').toFixed(1).padStart(8)}  ${m('main').toFixed(1).padStart(7)}  ${m('platform').toFixed(1).padStart(11)}  ${m('others').toFixed(1).padStart(9)}`,
-    );
+    const cells = [
+      Math.round(m('msgsPerSec')).toLocaleString('en-US').padStart(7),
+      Math.round(m('p99Us')).toLocaleString('en-US').padStart(6),
+      m('total').toFixed(1).padStart(8),
+      m('main').toFixed(1).padStart(7),
+      m('platform').toFixed(1).padStart(11),
+      m('others').toFixed(1).padStart(9),
+      m('waits').toFixed(2).padStart(9),
+      m('preemptions').toFixed(2).padStart(13),
+    ];
+    console.log(`${name.padEnd(16)} ${cells.join('  ')}`);
   }
   const greenRuns = results.get('greenloop-green') ?? [];
   const floorRuns = results.get('node-handoff') ?? [];
@@ -132,7 +182,7 @@ async function main(): Promise<void> {
       value: median(greenRuns.map((run) => run[key])),
       baseline: median(floorRuns.map((run) => run[key])),
       ratio: median(greenRuns.map((run, i) => run[key] / floorRuns[i][key])),
-      unit: key === 'msgsPerSec' ? 'msg/s' : 'µs/msg',
+      unit: UNITS[key],
       better,
       goal,
     });
@@ -143,6 +193,8 @@ async function main(): Promise<void> {
     row('CPU per message, main thread (hub)', 'main', 'lower', 1),
     row('CPU per message, the other threads (workers)', 'others', 'lower', 1),
     row('CPU per message, platform threads (GC, JIT)', 'platform', 'lower', 1),
+    row('p99 latency', 'p99Us', 'lower', 1),
+    row('threads waiting (woken) per message', 'waits', 'lower', 1),
   ]);
 }
 
