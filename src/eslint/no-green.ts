@@ -1,7 +1,7 @@
 /**
  * The ESLint rule `greenloop/no-green`: the migration's ban on green code,
  * with the linter a project already runs. It reports every place a module
- * brings in the green API, by the report's definition (see src/report/scan.ts):
+ * brings in the green API, by the report's definition (see src/report/green-uses.ts):
  * anything from `greenloop/green`, and the green helpers of
  * `greenloop/bridge` (`runGreen`, `callAsync`, `runAsync`, `handOver`, `toStreams`, `toGreenSocket`),
  * through an import (named, aliased, default or namespace), a re-export
@@ -15,7 +15,7 @@
  * The rule's types are written out here (the ESTree nodes it reads), so
  * that greenloop's own types need no ESLint installed.
  */
-import { GREEN_BRIDGE_HELPERS } from '../report/scan.js';
+import { GREEN_BRIDGE_HELPERS } from '../report/green-uses.js';
 
 const GREEN = 'greenloop/green';
 const BRIDGE = 'greenloop/bridge';
