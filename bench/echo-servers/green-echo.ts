@@ -9,6 +9,7 @@
  * Every connection is a green thread, so a worker: the server warms one per
  * expected connection before it says `ready` (green-server.ts).
  */
+import { pathToFileURL } from 'node:url';
 import { isMainGreenThread } from '../../src/green/index.js';
 import type { Socket } from '../../src/green/socket.js';
 import { runWarmServer } from './green-server.js';
@@ -22,4 +23,6 @@ export function handle(sock: Socket): void {
   sock.close();
 }
 
-if (isMainGreenThread()) await runWarmServer(handle, Number(process.argv[2]), Number(process.argv[3] ?? 10));
+// Run as a script only: bench/hub-alloc.ts imports `handle` and serves it itself.
+const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMainGreenThread() && runAsScript) await runWarmServer(handle, Number(process.argv[2]), Number(process.argv[3] ?? 10));
