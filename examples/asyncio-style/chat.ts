@@ -11,16 +11,20 @@
  * because its handlers were worker threads). No green API is left, so this
  * runs with GREENLOOP_BRIDGE=off.
  */
-import { run, getRunningLoop, startServer, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
+import { currentTask, run, getRunningLoop, startServer, type StreamReader, type StreamWriter, type Task } from '../../src/loop/index.js';
 import { parseChatOptions } from '../chat-options.js';
 
 /** Every connected client's writer, by peer name: only tasks on this thread touch it. */
 const participants = new Map<string, StreamWriter>();
+/** The handlers still running: the server says it is exiting only once every participant has left. */
+const handlers = new Set<Task<void>>();
 
 /** One client: reads its lines and writes each to every other participant. */
 async function readChatForever(reader: StreamReader, writer: StreamWriter): Promise<void> {
   const [host, port] = writer.getExtraInfo('peername') as [string, number];
   const name = `${host}:${port}`;
+  const handler = currentTask() as Task<void>;
+  handlers.add(handler);
   participants.set(name, writer);
   console.log('Participant joined chat.');
   try {
@@ -37,6 +41,7 @@ async function readChatForever(reader: StreamReader, writer: StreamWriter): Prom
     participants.delete(name);
     writer.close();
     console.log('Participant left chat.');
+    handlers.delete(handler);
   }
 }
 
@@ -55,6 +60,7 @@ async function main(): Promise<void> {
   server.close();
   for (const writer of participants.values()) writer.close();
   await server.waitClosed();
+  await Promise.allSettled([...handlers]);
   console.log('ChatServer exiting.');
 }
 
