@@ -10,11 +10,10 @@
  * expected connection before it says `ready` (green-server.ts).
  */
 import { pathToFileURL } from 'node:url';
-import { isMainGreenThread } from '../../src/green/index.js';
-import type { Socket } from '../../src/green/socket.js';
+import { isMainGreenThread, type socket } from 'greenloop/green';
 import { runWarmServer } from './green-server.js';
 
-export function handle(sock: Socket): void {
+export function handle(sock: socket.Socket): void {
   for (;;) {
     const data = sock.recv(65536);
     if (data.length === 0) break;

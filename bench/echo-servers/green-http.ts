@@ -10,8 +10,7 @@
  *
  * As green-echo.ts, it starts a warm worker per expected connection before it says `ready`.
  */
-import { isMainGreenThread } from '../../src/green/index.js';
-import type { Socket } from '../../src/green/socket.js';
+import { isMainGreenThread, type socket } from 'greenloop/green';
 import { runWarmServer } from './green-server.js';
 
 /** The body size, from the main thread's argument: workers get a copy of its environment. */
@@ -24,7 +23,7 @@ function theReply(): Buffer {
   return reply;
 }
 
-export function handle(sock: Socket): void {
+export function handle(sock: socket.Socket): void {
   const answer = theReply();
   const reader = sock.makefile('rb');
   for (;;) {

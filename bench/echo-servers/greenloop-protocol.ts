@@ -1,5 +1,5 @@
 /** An echo server on greenloop's protocol API (asyncio's `create_server` + `Protocol`). */
-import { newEventLoop, Protocol, type Transport } from '../../src/loop/index.js';
+import { newEventLoop, Protocol, type Transport } from 'greenloop/loop';
 
 class Echo extends Protocol {
   private transport: Transport | null = null;

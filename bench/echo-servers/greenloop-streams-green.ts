@@ -3,5 +3,5 @@
  * greenloop/green but never uses it: what loading the green side costs code
  * that stays async (bench/bridge-idle.ts).
  */
-import '../../src/green/index.js';
+import 'greenloop/green';
 import './greenloop-streams.js';

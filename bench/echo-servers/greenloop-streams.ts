@@ -1,5 +1,5 @@
 /** An echo server on greenloop's streams API, the same loop as asyncio's echo_asyncio.py. */
-import { newEventLoop, startServer, type StreamReader, type StreamWriter } from '../../src/loop/index.js';
+import { newEventLoop, startServer, type StreamReader, type StreamWriter } from 'greenloop/loop';
 
 async function handle(reader: StreamReader, writer: StreamWriter): Promise<void> {
   for (;;) {
