@@ -25,7 +25,7 @@
  * cross at all throws from `send` (DataCloneError) and changes nothing.
  */
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { WireReader, WireWriter, type WireMessage } from './wire.js';
+import { WireNames, WireReader, WireWriter, type WireMessage } from './wire.js';
 
 /** Bytes of each direction's ring. A power of two. */
 export const RING_CAPACITY = 64 * 1024;
@@ -89,6 +89,8 @@ abstract class PipeEnd {
 /** The sending end of a pipe. */
 export class PipeSender extends PipeEnd {
   private readonly bytes: Uint8Array;
+  /** The envelope names this pipe's reader knows (wire.ts). */
+  private readonly names = new WireNames();
   private head: number;
   private posted: number;
   /** Messages went to the port and the receiver has not taken them all yet. */
@@ -116,10 +118,14 @@ export class PipeSender extends PipeEnd {
     const writer = writerBusy ? new WireWriter(MAX_FRAME) : (sharedWriter ??= new WireWriter(MAX_FRAME));
     const owned = !writerBusy;
     writerBusy = true;
+    let written = false;
     try {
-      const length = writer.encodeMessage(message);
-      return length >= 0 && this.write(writer, length);
+      const length = writer.encodeMessage(message, this.names);
+      written = length >= 0 && this.write(writer, length);
+      return written;
     } finally {
+      if (written) this.names.commit();
+      else this.names.discard();
       if (owned) writerBusy = false;
     }
   }

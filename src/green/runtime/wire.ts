@@ -16,6 +16,18 @@
  *
  * A message is an envelope (protocol.ts) whose fields are written in a
  * fixed order after a kind byte, then its value.
+ *
+ * The envelope's names (an operation's name and module, a push's kind, a
+ * release's tag) repeat on every message, so a pipe sends each one once: the
+ * sender's `WireNames` numbers the names it has sent, a message carries the
+ * number of a name already defined, and the reader keeps the names it was
+ * given in that order. A definition counts only once its frame is in the
+ * ring (`commit`): a message that goes by structured clone instead defines
+ * nothing.
+ *
+ * An operation's arguments array is the runtime's own (the handler gets
+ * them spread), so it is written without the check for holes and named
+ * fields that a value array gets.
  */
 import { types } from 'node:util';
 import type { DoneMessage, OpMessage, PushMessage, ReleaseMessage, ReplyMessage } from './protocol.js';
@@ -51,13 +63,58 @@ const MAX_DEPTH = 16;
 /** Thrown inside the encoder when a value is not for the wire; never escapes this module. */
 const NOT_WIRE = Symbol('not wire');
 
+/** How an envelope name is written: inline, as a reference to a defined number, or defining one. */
+const NAME_INLINE = 0;
+const NAME_REF = 1;
+const NAME_DEFINE = 2;
+/** Names a pipe numbers at most; any further name is written inline every time. */
+const MAX_NAMES = 1024;
+
+/**
+ * The names a pipe's sender has defined for its reader, by number. One per
+ * sending end of a pipe: its reader holds the same list.
+ */
+export class WireNames {
+  private readonly numbers = new Map<string, number>();
+  /** Defined by the message being written, counted only if it is sent through the ring. */
+  private readonly defining: string[] = [];
+
+  /** The number of `name` if the reader knows it, else -1. */
+  numberOf(name: string): number {
+    return this.numbers.get(name) ?? -1;
+  }
+
+  /** A number for `name`, defined by the message being written; -1 if the table is full. */
+  define(name: string): number {
+    const pending = this.defining.indexOf(name);
+    if (pending >= 0) return this.numbers.size + pending;
+    if (this.numbers.size + this.defining.length >= MAX_NAMES) return -1;
+    this.defining.push(name);
+    return this.numbers.size + this.defining.length - 1;
+  }
+
+  /** The message was written into the ring: its definitions hold. */
+  commit(): void {
+    for (const name of this.defining) this.numbers.set(name, this.numbers.size);
+    this.defining.length = 0;
+  }
+
+  /** The message did not go into the ring: its definitions never reach the reader. */
+  discard(): void {
+    this.defining.length = 0;
+  }
+}
+
 /** Encodes messages into a reusable scratch buffer. */
 export class WireWriter {
   private bytes: Buffer;
   private view: DataView;
   private at = 0;
-  private containers: object[] = [];
-  private bytesSeen: Uint8Array[] = [];
+  /** The containers and byte arrays of the message being written, to meet each only once. */
+  private readonly seen: object[] = [];
+  private seenCount = 0;
+  private containerCount = 0;
+  private names: WireNames | null = null;
 
   /** `limit`: the largest encoding wanted; a bigger message gives up (-1). */
   constructor(private readonly limit: number) {
@@ -75,16 +132,25 @@ export class WireWriter {
     this.bytes.copy(target, offset, 0, this.at);
   }
 
-  /** Encodes `message`; returns its length in bytes, or -1 if it must go by structured clone. */
-  encodeMessage(message: WireMessage): number {
+  /**
+   * Encodes `message`; returns its length in bytes, or -1 if it must go by
+   * structured clone. `names`: the sending pipe's table (names are written
+   * inline without one); the caller commits or discards what it defined.
+   */
+  encodeMessage(message: WireMessage, names: WireNames | null = null): number {
     this.at = 0;
-    this.containers.length = 0;
-    this.bytesSeen.length = 0;
+    this.seenCount = 0;
+    this.containerCount = 0;
+    this.names = names;
     try {
       this.envelope(message);
     } catch (error) {
       if (error === NOT_WIRE) return -1;
       throw error;
+    } finally {
+      this.names = null;
+      // Drop the references, so the scratch keeps no message's values alive.
+      this.seen.fill(undefined as unknown as object, 0, this.seenCount);
     }
     return this.at;
   }
@@ -95,9 +161,9 @@ export class WireWriter {
       this.id(message.s);
       this.u8((message.t === undefined ? 0 : HAS_TIMEOUT) | (message.m === undefined ? 0 : HAS_MODULE));
       if (message.t !== undefined) this.f64(message.t);
-      if (message.m !== undefined) this.string(message.m);
-      this.string(message.o);
-      this.value(message.a, 0);
+      if (message.m !== undefined) this.name(message.m);
+      this.name(message.o);
+      this.args(message.a);
     } else if ('d' in message) {
       this.u8(KIND_DONE);
       this.id(message.d);
@@ -105,7 +171,7 @@ export class WireWriter {
       this.value(message.v, 0);
     } else if ('x' in message) {
       this.u8(KIND_RELEASE);
-      this.string(message.x);
+      this.name(message.x);
       this.value(message.ids, 0);
     } else if ('r' in message) {
       this.u8(KIND_REPLY);
@@ -114,9 +180,37 @@ export class WireWriter {
       this.value(message.v, 0);
     } else {
       this.u8(KIND_PUSH);
-      this.string(message.p);
+      this.name(message.p);
       this.value(message.v, 0);
     }
+  }
+
+  /** An envelope name: a number the reader knows, a definition, or inline. */
+  private name(value: string): void {
+    const names = this.names;
+    if (names === null) {
+      this.u8(NAME_INLINE);
+      this.string(value);
+      return;
+    }
+    const known = names.numberOf(value);
+    if (known >= 0) {
+      this.u8(NAME_REF);
+      this.u32(known);
+      return;
+    }
+    const defined = names.define(value);
+    this.u8(defined < 0 ? NAME_INLINE : NAME_DEFINE);
+    if (defined >= 0) this.u32(defined);
+    this.string(value);
+  }
+
+  /** An operation's arguments: the runtime's own dense array (see the module documentation). */
+  private args(args: readonly unknown[]): void {
+    if (!Array.isArray(args) || types.isProxy(args) || ++this.containerCount > MAX_CONTAINERS) throw NOT_WIRE;
+    this.u8(T_ARRAY);
+    this.u32(args.length);
+    for (let i = 0; i < args.length; i++) this.value(args[i], 1);
   }
 
   private value(value: unknown, depth: number): void {
@@ -153,8 +247,8 @@ export class WireWriter {
     if (types.isProxy(value)) throw NOT_WIRE;
     if (value instanceof Uint8Array) {
       // Shared memory stays shared, and one object stays one, only by structured clone.
-      if (!(value.buffer instanceof ArrayBuffer) || this.bytesSeen.includes(value)) throw NOT_WIRE;
-      this.bytesSeen.push(value);
+      if (!(value.buffer instanceof ArrayBuffer)) throw NOT_WIRE;
+      this.meet(value);
       this.u8(T_BYTES);
       this.u32(value.byteLength);
       this.reserve(value.byteLength);
@@ -162,8 +256,8 @@ export class WireWriter {
       this.at += value.byteLength;
       return;
     }
-    if (depth >= MAX_DEPTH || this.containers.length >= MAX_CONTAINERS || this.containers.includes(value)) throw NOT_WIRE;
-    this.containers.push(value);
+    if (depth >= MAX_DEPTH || ++this.containerCount > MAX_CONTAINERS) throw NOT_WIRE;
+    this.meet(value);
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto === Array.prototype) {
       const array = value as unknown[];
@@ -184,6 +278,13 @@ export class WireWriter {
     } else {
       throw NOT_WIRE;
     }
+  }
+
+  /** Notes that the message holds `value`; a message that holds one twice goes by structured clone. */
+  private meet(value: object): void {
+    const seen = this.seen;
+    for (let i = 0; i < this.seenCount; i++) if (seen[i] === value) throw NOT_WIRE;
+    seen[this.seenCount++] = value;
   }
 
   /** An envelope number (call, job or reply id): int32 on the wire; any other goes by structured clone. */
@@ -238,6 +339,8 @@ export class WireReader {
   private readonly bytes: Buffer;
   private readonly view: DataView;
   private at = 0;
+  /** The names the sender defined, by number (see WireNames). */
+  private readonly names: string[] = [];
 
   constructor(memory: SharedArrayBuffer, offset: number, length: number) {
     this.bytes = Buffer.from(memory, offset, length);
@@ -260,8 +363,8 @@ export class WireReader {
         const s = this.i32();
         const flags = this.u8();
         const t = flags & HAS_TIMEOUT ? this.f64() : undefined;
-        const m = flags & HAS_MODULE ? this.string() : undefined;
-        const o = this.string();
+        const m = flags & HAS_MODULE ? this.name() : undefined;
+        const o = this.name();
         const a = this.value() as unknown[];
         const op: { s: number; o: string; a: unknown[]; t?: number; m?: string } = { s, o, a };
         if (t !== undefined) op.t = t;
@@ -271,11 +374,11 @@ export class WireReader {
       case KIND_DONE:
         return { d: this.i32(), ok: this.u8() === 1, v: this.value() };
       case KIND_RELEASE:
-        return { x: this.string(), ids: this.value() as [number, number][] };
+        return { x: this.name(), ids: this.value() as [number, number][] };
       case KIND_REPLY:
         return { r: this.i32(), ok: this.u8() === 1, v: this.value() };
       case KIND_PUSH:
-        return { p: this.string(), v: this.value() };
+        return { p: this.name(), v: this.value() };
       default:
         throw new Error(`corrupt channel frame: message kind ${kind}`);
     }
@@ -324,6 +427,21 @@ export class WireReader {
       default:
         throw new Error(`corrupt channel frame: value tag ${tag}`);
     }
+  }
+
+  private name(): string {
+    const how = this.u8();
+    if (how === NAME_INLINE) return this.string();
+    const number = this.u32();
+    if (how === NAME_DEFINE) {
+      if (number !== this.names.length) throw new Error(`corrupt channel frame: name ${number} defined out of order`);
+      const name = this.string();
+      this.names.push(name);
+      return name;
+    }
+    const name = this.names[number];
+    if (how !== NAME_REF || name === undefined) throw new Error(`corrupt channel frame: name reference ${how}/${number}`);
+    return name;
   }
 
   private string(): string {

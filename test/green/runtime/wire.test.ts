@@ -4,7 +4,7 @@
  * refused (-1) so that it goes by structured clone instead.
  */
 import { expect } from 'chai';
-import { WireReader, WireWriter, type WireMessage } from '../../../src/green/runtime/wire.js';
+import { WireNames, WireReader, WireWriter, type WireMessage } from '../../../src/green/runtime/wire.js';
 import type { DoneMessage, OpMessage, PushMessage, ReleaseMessage, ReplyMessage } from '../../../src/green/runtime/protocol.js';
 
 /** The pipes' frame limit. */
@@ -159,6 +159,80 @@ describe('runtime: the wire codec', () => {
       new Uint8Array(memory).set(bytes);
       const reader = new WireReader(memory, 0, memory.byteLength);
       expect(() => reader.decodeMessage(0, bytes.length + 4)).to.throw(Error, /corrupt channel frame/);
+    });
+  });
+
+  describe("a pipe's envelope names", () => {
+    /** Encodes `messages` in turn with one name table, committing each; decodes them in turn with one reader. */
+    function throughOnePipe(messages: WireMessage[], sent: boolean[] = messages.map(() => true)): { sizes: number[]; decoded: WireMessage[] } {
+      const writer = new WireWriter(LIMIT);
+      const names = new WireNames();
+      const frames: Uint8Array[] = [];
+      const sizes: number[] = [];
+      messages.forEach((message, index) => {
+        const size = writer.encodeMessage(message, names);
+        expect(size).to.be.greaterThan(0);
+        sizes.push(size);
+        // A message that went by the port instead: its definitions never reach the reader.
+        if (!sent[index]) {
+          names.discard();
+          return;
+        }
+        names.commit();
+        frames.push(Buffer.from(writer.encoded));
+      });
+      const memory = new SharedArrayBuffer(frames.reduce((total, frame) => total + frame.length, 0) + 8);
+      const reader = new WireReader(memory, 0, memory.byteLength);
+      const decoded = frames.map((frame) => {
+        new Uint8Array(memory).set(frame);
+        return reader.decodeMessage(0, frame.length);
+      });
+      return { sizes, decoded };
+    }
+
+    const module = 'file:///app/node_modules/greenloop/dist/green/socket.js';
+    const recv = (s: number): OpMessage => ({ s, o: 'sock.recv', a: [5, s * 100, null], m: module });
+
+    it('sends an operation and its module by name once, then by number', () => {
+      const { sizes, decoded } = throughOnePipe([recv(1), recv(2), recv(3)]);
+      expect(decoded).to.deep.equal([recv(1), recv(2), recv(3)]);
+      // The second message carries two numbers instead of two definitions (number, length, UTF-16 text).
+      expect(sizes[0] - sizes[1]).to.equal(2 * 4 + 2 * ('sock.recv'.length + module.length));
+      expect(sizes[2]).to.equal(sizes[1]);
+    });
+
+    it('defines a name again when the message that defined it went by the port instead', () => {
+      const { sizes, decoded } = throughOnePipe([recv(1), recv(2), recv(3)], [false, true, true]);
+      expect(decoded).to.deep.equal([recv(2), recv(3)]);
+      expect(sizes[1], 'the first sent message defines the names').to.equal(sizes[0]);
+      expect(sizes[2]).to.be.below(sizes[1]);
+    });
+
+    it('numbers push kinds and release tags too, and writes names past 1,024 inline', () => {
+      const messages: WireMessage[] = [];
+      for (let i = 0; i < 1100; i++) messages.push({ p: `kind ${i}`, v: i } satisfies PushMessage);
+      messages.push({ p: 'kind 5', v: 'again' }, { p: 'kind 1050', v: 'inline again' }, { x: 'gt', ids: [[1, 2]] } satisfies ReleaseMessage);
+      const { decoded } = throughOnePipe(messages);
+      expect(decoded).to.deep.equal(messages);
+    });
+
+    it('refuses a frame that refers to a name its reader was never given', () => {
+      const writer = new WireWriter(LIMIT);
+      const names = new WireNames();
+      writer.encodeMessage(recv(1), names);
+      names.commit();
+      const second = writer.encodeMessage(recv(2), names);
+      const memory = new SharedArrayBuffer(second + 8);
+      new Uint8Array(memory).set(writer.encoded);
+      expect(() => new WireReader(memory, 0, memory.byteLength).decodeMessage(0, second)).to.throw(Error, /corrupt channel frame: name/);
+    });
+
+    it("writes an operation's arguments as the values the handler gets spread: holes as undefined, named fields dropped", () => {
+      const args: unknown[] & { extra?: string } = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      args.extra = 'not an argument';
+      const message = roundTrip({ s: 1, o: 'op', a: args }) as OpMessage;
+      expect(message.a).to.deep.equal([1, undefined, 3]);
+      expect(1 in message.a, 'a hole becomes undefined, as spreading it gives').to.equal(true);
     });
   });
 
@@ -352,7 +426,9 @@ describe('runtime: the wire codec', () => {
       });
     }
 
-    for (const limit of [64, 4096, LIMIT]) {
+    for (const size of [64, 4096, LIMIT]) {
+      // Strings go as UTF-16 units: the limit is the one nearest `size` they can fill exactly.
+      const limit = size - ((size - overhead('')) % 2);
       it(`takes a string that makes exactly ${limit} bytes, and refuses one character more`, () => {
         const units = (limit - overhead('')) / 2;
         expect(Number.isInteger(units), 'the limit leaves room for whole UTF-16 units').to.equal(true);
