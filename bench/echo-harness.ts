@@ -19,6 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { compare, median, type BenchRow } from './table.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
+/** Whether the benchmarks run compiled (`npm run bench:compiled`: build/bench/bench), not under tsx. */
+const compiled = import.meta.url.endsWith('.js');
+/** bench/ in the repository: its `.mjs` servers and data files, which are not compiled. */
+export const benchSources = compiled ? resolve(here, '../../../bench') : here;
 const repo = resolve(here, '..');
 
 /** How long a server may take to print `ready` (tsx compiles on start; worker threads start too). */
@@ -102,10 +106,14 @@ interface ClientResult {
   p99Us: number;
 }
 
-/** The command of a server written as a Node script in bench/, `.mjs` run as is, `.ts` through tsx. */
+/**
+ * The command of a server written as a Node script in bench/, `.mjs` run as
+ * is, `.ts` through tsx (or, compiled, its `.js` as plain JavaScript).
+ */
 export function nodeServer(file: string): EchoServer['command'] {
-  const path = resolve(here, file);
-  const loader = file.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const typescript = file.endsWith('.ts');
+  const path = !typescript ? resolve(benchSources, file) : compiled ? resolve(here, file.replace(/\.ts$/, '.js')) : resolve(here, file);
+  const loader = typescript && !compiled ? ['--import', 'tsx'] : [];
   return (port) => [process.execPath, [...loader, path, String(port)]];
 }
 
@@ -240,7 +248,7 @@ function watchMemory(child: ChildProcess, budgetMb: number | undefined): () => n
 
 /** Runs the load client against `port` for `duration` seconds with `size`-byte messages (or replies, for `http`). */
 export async function runClient(port: number, connections: number, duration: number, size: number, shape = 'echo'): Promise<ClientResult> {
-  const args = [resolve(here, 'echo-client.mjs'), String(port), String(connections), String(duration), String(size), shape];
+  const args = [resolve(benchSources, 'echo-client.mjs'), String(port), String(connections), String(duration), String(size), shape];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -24,13 +24,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
+import { resolve } from 'node:path';
+import { benchSources, formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const anchor = resolve(here, '../../shared/anchors/echo_asyncio.py');
+const anchor = resolve(benchSources, '../../shared/anchors/echo_asyncio.py');
 const python = '/usr/bin/python3';
 
 interface Options {

@@ -25,14 +25,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
+import { benchSources, formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const anchor = resolve(here, '../../shared/anchors/echo_eventlet.py');
+const anchor = resolve(benchSources, '../../shared/anchors/echo_eventlet.py');
 const python = '/usr/bin/python3';
 
 function servers(notes: string[], connections: number): EchoServer[] {
@@ -42,7 +40,7 @@ function servers(notes: string[], connections: number): EchoServer[] {
     // It starts a warm worker per connection before it is ready.
     { name: 'greenloop-green', command: (port) => [green(port)[0], [...green(port)[1], String(connections)]], startTimeout: 60 + connections },
     // The design's floor: the same two thread wake-ups per echo, without greenloop.
-    { name: 'node-handoff', command: (port) => [process.execPath, [resolve(here, 'echo-servers/node-handoff.mjs'), String(port), String(connections)]] },
+    { name: 'node-handoff', command: (port) => [process.execPath, [resolve(benchSources, 'echo-servers/node-handoff.mjs'), String(port), String(connections)]] },
   ];
   if (spawnSync(python, ['-c', 'import eventlet'], { stdio: 'ignore' }).status !== 0) {
     notes.push(`eventlet skipped: ${python} -c 'import eventlet' failed`);

@@ -25,16 +25,14 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatAbsolute, measure, nodeServer, ratioRow, type EchoLoad, type EchoResults, type EchoServer } from './echo-harness.js';
+import { benchSources, formatAbsolute, measure, nodeServer, ratioRow, type EchoLoad, type EchoResults, type EchoServer } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const python = '/usr/bin/python3';
-const eventletEcho = resolve(here, '../../shared/anchors/echo_eventlet.py');
-const eventletHttp = resolve(here, 'echo-servers/eventlet-http.py');
+const eventletEcho = resolve(benchSources, '../../shared/anchors/echo_eventlet.py');
+const eventletHttp = resolve(benchSources, 'echo-servers/eventlet-http.py');
 const GREEN = 'greenloop-green';
 const ECHO_SIZE = 100;
 

@@ -24,13 +24,11 @@
  * per-round ratios.
  */
 import { readdirSync, readFileSync } from 'node:fs';
-import { resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { freePort, nodeServer, procStatFields, runClient, startServer, stopServer, type EchoServer } from './echo-harness.js';
+import { benchSources, freePort, nodeServer, procStatFields, runClient, startServer, stopServer, type EchoServer } from './echo-harness.js';
 import { compare, median, printTable, type BenchRow } from './table.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 
 interface ThreadTimes {
   /** CPU ticks (user + system) by thread id. */
@@ -149,7 +147,7 @@ async function main(): Promise<void> {
   const green = nodeServer('echo-servers/green-echo.ts');
   const servers: EchoServer[] = [
     { name: 'greenloop-green', command: (port) => [green(port)[0], [...green(port)[1], String(connections)]], startTimeout: 60 + connections },
-    { name: 'node-handoff', command: (port) => [process.execPath, [resolve(here, 'echo-servers/node-handoff.mjs'), String(port), String(connections)]] },
+    { name: 'node-handoff', command: (port) => [process.execPath, [resolve(benchSources, 'echo-servers/node-handoff.mjs'), String(port), String(connections)]] },
   ];
   const results = new Map<string, Split[]>(servers.map((server) => [server.name, []]));
   for (let round = 1; round <= rounds; round++) {

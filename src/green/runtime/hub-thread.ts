@@ -25,6 +25,7 @@ import type { EventLoop } from '../../loop/event-loop.js';
 import { decodeError, decodeValue, encodeValue, lendArgs, type EncodedError } from './codec.js';
 import { settings } from './config.js';
 import { GreenletExit, HubClosedError } from './errors.js';
+import { importGate } from './import-gate.js';
 import { HandleTable } from './lent-handles.js';
 import { holdAlive, releaseAlive } from './keep-alive.js';
 import { pool, type WorkerSlot } from './pool.js';
@@ -146,6 +147,10 @@ export class HubThread implements GreenCaller {
   private deferredStarts: HubThread[] = [];
   /** Spawned to start after a delay (spawnAfter). */
   private delayed = false;
+  /** The worker this thread got, held while it waits for its turn to import (import-gate.ts). */
+  private gatedSlot: WorkerSlot | null = null;
+  /** The worker importing this thread's module, until its first message. */
+  private importingOn: WorkerSlot | null = null;
 
   /**
    * A thread that will run `ref(...args)` (args encoded, see codec.ts)
@@ -250,6 +255,34 @@ export class HubThread implements GreenCaller {
       if (this.state === 'starting') this.finish({ ok: false, value: new HubClosedError() });
       return;
     }
+    if (postJob && !slot.loadedModules.has(this.ref.url)) {
+      // The worker must import the function's module first: at most so many threads do at once.
+      this.gatedSlot = slot;
+      importGate.enter(this.admitImport);
+      return;
+    }
+    this.runOn(slot, postJob);
+  }
+
+  /** The import gate let this thread import its module: its job goes to the worker it was given. */
+  private readonly admitImport = (): void => {
+    const slot = this.gatedSlot as WorkerSlot;
+    this.gatedSlot = null;
+    this.importingOn = slot;
+    this.bind(slot, false);
+    if (this.slot === slot) this.postJob(slot);
+  };
+
+  /** @internal The worker sent its first message for this thread: the thread's import is over. */
+  importFinished(): void {
+    const slot = this.importingOn;
+    if (slot === null) return;
+    this.importingOn = null;
+    slot.loadedModules.add(this.ref.url);
+    importGate.leave();
+  }
+
+  private runOn(slot: WorkerSlot, postJob: boolean): void {
     this.state = 'running';
     this.slot = slot;
     this.jobSent = true;
@@ -257,10 +290,12 @@ export class HubThread implements GreenCaller {
     slot.tenant = this;
     slot.setHubOpen(true);
     slot.setKillFlag(this.kill !== null);
-    if (postJob) {
-      lendArgs(this.args, slot);
-      slot.postJob({ id: this.id, kind: 'green', ref: this.ref, args: this.args });
-    }
+    if (postJob) this.postJob(slot);
+  }
+
+  private postJob(slot: WorkerSlot): void {
+    lendArgs(this.args, slot);
+    slot.postJob({ id: this.id, kind: 'green', ref: this.ref, args: this.args });
     this.args = [];
   }
 
@@ -467,6 +502,7 @@ export class HubThread implements GreenCaller {
     const slot = this.slot;
     this.slot = null;
     if (slot !== null) pool.release(slot);
+    this.leaveImportGate();
     this.kill = null;
     this.hub.threads.delete(this);
     if (!threadHandles.isHeld(this.id)) threadsById.delete(this.id);
@@ -478,6 +514,20 @@ export class HubThread implements GreenCaller {
     this.exitCallbacks = [];
     for (const callback of callbacks) this.callSafely(callback, [this]);
     this.runLinks();
+  }
+
+  /** Gives up the thread's place at the import gate, or its turn waiting for one. */
+  private leaveImportGate(): void {
+    const gated = this.gatedSlot;
+    if (gated !== null) {
+      this.gatedSlot = null;
+      importGate.withdraw(this.admitImport);
+      pool.release(gated);
+    }
+    if (this.importingOn !== null) {
+      this.importingOn = null;
+      importGate.leave();
+    }
   }
 
   /** Tells the exit listeners; what they released for a thread that died abnormally is reported. */

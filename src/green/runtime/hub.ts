@@ -176,6 +176,7 @@ export class Hub implements SlotOwner {
   onSlotMessage(slot: WorkerSlot, message: Exclude<WorkerToHub, ReleaseMessage>): void {
     const thread = slot.tenant as HubThread | null;
     if (thread === null || thread.slot !== slot) return;
+    thread.importFinished();
     // A call parks the thread and an outcome ends it: either way it stopped
     // computing, even if the loop is stopped and serves it only later.
     if (!('s' in message)) {

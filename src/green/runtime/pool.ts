@@ -91,6 +91,8 @@ export class WorkerSlot implements Mailbox {
   idleSince = 0;
   /** @internal Handles lent to this worker: tag -> id -> count. */
   readonly handles = new Map<string, Map<number, number>>();
+  /** @internal URLs of the modules green threads' functions came from here: loaded (import-gate.ts). */
+  readonly loadedModules = new Set<string>();
   private readonly port: MessagePort;
   private readonly sender: PipeSender;
   private readonly receiver: PipeReceiver;

@@ -63,6 +63,9 @@ const MAX_DEPTH = 16;
 /** Thrown inside the encoder when a value is not for the wire; never escapes this module. */
 const NOT_WIRE = Symbol('not wire');
 
+/** What a slot of the writer's `seen` list holds once its message is written. */
+const NOTHING = {};
+
 /** How an envelope name is written: inline, as a reference to a defined number, or defining one. */
 const NAME_INLINE = 0;
 const NAME_REF = 1;
@@ -150,7 +153,7 @@ export class WireWriter {
     } finally {
       this.names = null;
       // Drop the references, so the scratch keeps no message's values alive.
-      this.seen.fill(undefined as unknown as object, 0, this.seenCount);
+      for (let i = 0; i < this.seenCount; i++) this.seen[i] = NOTHING;
     }
     return this.at;
   }
