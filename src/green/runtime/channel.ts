@@ -16,6 +16,8 @@
  * error's own class; a hub that closes wakes every parked call with
  * HubClosedError; nothing here blocks without a way out.
  */
+// The module's binding, not the global: `globalThis.performance` is a lazy accessor, run on every use.
+import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { RuntimeError } from '../../loop/errors.js';
 import { decodeError, decodeValue, encodeArgs, encodeError, encodeValue, type EncodedError } from './codec.js';

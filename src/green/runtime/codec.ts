@@ -249,6 +249,8 @@ function describeThrown(value: unknown): string {
  */
 export function encodeValue(value: unknown): unknown {
   if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
+  // No codec takes an array: its items travel as they are.
+  if (Array.isArray(value)) return value;
   if (typeof value === 'function') return tagged('fn', functionRef(value, 'a function passed to another thread'));
   if (value instanceof Error) return tagged('error', encodeError(value));
   if (value instanceof Uint8Array) return value;
@@ -275,7 +277,7 @@ export function encodeArgs(args: readonly unknown[]): unknown[] {
  * references stay references here: `decodeArgsAsync` imports them.
  */
 export function decodeValue(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
   if (value instanceof Uint8Array) {
     return value.constructor === Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
   }

@@ -17,6 +17,8 @@
  * - at most `maxSpinners` threads of the process spin at once (cores - 1 by
  *   default), the others park at once.
  */
+// The module's binding, not the global: `globalThis.performance` is a lazy accessor, run on every use.
+import { performance } from 'node:perf_hooks';
 import { CTL_SPINNING, SHARED_MAX_SPINNERS, SHARED_SPINNERS, SHARED_SPIN_LIMIT } from './protocol.js';
 
 /** Weight of the newest sample in the moving average of latencies. */
