@@ -29,8 +29,9 @@ export function listenAndServe(port: number, handle: (sock: socket.Socket) => vo
 /** Runs the server on `port` for `connections` expected connections, from the main thread. */
 export async function runWarmServer(handle: (sock: socket.Socket) => void, port: number, connections: number): Promise<void> {
   const workers = connections + 2;
-  // Keep them all warm between the warm-up run and the measured one.
-  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, workers) });
+  // Keep them all warm between the warm-up runs and the measured one: starting
+  // a thousand workers takes minutes, longer than the default idleTimeout.
+  configure({ poolSize: 16, maxIdleWorkers: Math.max(256, workers), idleTimeout: 3600 });
   await prestart(workers);
   const loop = newEventLoop();
   await loop.runUntilComplete(async () => {
