@@ -114,18 +114,21 @@ export class PipeSender extends PipeEnd {
 
   /** Encodes `message` into the ring; false if the port must carry it (not for the wire, or no room). */
   private encodeIntoRing(message: WireMessage): boolean {
-    // A getter run by the encoder could send a message itself: that one gets its own writer.
-    const writer = writerBusy ? new WireWriter(MAX_FRAME) : (sharedWriter ??= new WireWriter(MAX_FRAME));
+    // A getter run by the encoder could send a message itself: that one gets its own
+    // writer, and writes its names inline, since the names the outer message is
+    // defining reach the reader only after it.
     const owned = !writerBusy;
+    const writer = owned ? (sharedWriter ??= new WireWriter(MAX_FRAME)) : new WireWriter(MAX_FRAME);
+    const names = owned ? this.names : null;
     writerBusy = true;
     let written = false;
     try {
-      const length = writer.encodeMessage(message, this.names);
+      const length = writer.encodeMessage(message, names);
       written = length >= 0 && this.write(writer, length);
       return written;
     } finally {
-      if (written) this.names.commit();
-      else this.names.discard();
+      if (written) names?.commit();
+      else names?.discard();
       if (owned) writerBusy = false;
     }
   }

@@ -278,6 +278,27 @@ describe('runtime: the shared-memory pipe', function () {
       pipe.drainAll();
     });
 
+    it('delivers a message a getter sends while its own message is being encoded, each with its names', () => {
+      const { sender, receiver } = pipe;
+      const value = {
+        get nested(): string {
+          // Sent first, while the outer message's new names are not in the ring yet.
+          sender.send({ p: 'kind sent by a getter', v: 1 });
+          return 'outer value';
+        },
+      };
+      sender.send({ p: 'outer kind', v: value });
+      sender.send({ p: 'outer kind', v: 'again' });
+      sender.send({ p: 'kind sent by a getter', v: 2 });
+      expect([receiver.receive(), receiver.receive(), receiver.receive(), receiver.receive()]).to.deep.equal([
+        { p: 'kind sent by a getter', v: 1 },
+        { p: 'outer kind', v: { nested: 'outer value' } },
+        { p: 'outer kind', v: 'again' },
+        { p: 'kind sent by a getter', v: 2 },
+      ]);
+      expect(receiver.receive()).to.equal(undefined);
+    });
+
     it('delivers values as structured clone does, by ring or by port', () => {
       const value = { n: -0, nan: NaN, odd: 'a\uD800', bytes: Buffer.from('buffer'), nested: [[{ u: undefined, z: null }]] };
       pipe.sender.send({ p: 'ring', v: value });
