@@ -98,13 +98,14 @@ export class WireNames {
 
   /** The message was written into the ring: its definitions hold. */
   commit(): void {
+    if (this.defining.length === 0) return;
     for (const name of this.defining) this.numbers.set(name, this.numbers.size);
     this.defining.length = 0;
   }
 
   /** The message did not go into the ring: its definitions never reach the reader. */
   discard(): void {
-    this.defining.length = 0;
+    if (this.defining.length > 0) this.defining.length = 0;
   }
 }
 
