@@ -23,7 +23,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const compiled = import.meta.url.endsWith('.js');
 /** bench/ in the repository: its `.mjs` servers and data files, which are not compiled. */
 export const benchSources = compiled ? resolve(here, '../../../bench') : here;
-const repo = resolve(here, '..');
+/** The repository root (the servers' working directory), also when run compiled from build/bench. */
+const repo = resolve(benchSources, '..');
 
 /** How long a server may take to print `ready` (tsx compiles on start; worker threads start too). */
 const startTimeoutMs = 30_000;
