@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import type { MessagePort } from 'node:worker_threads';
 import { RuntimeError } from '../../loop/errors.js';
 import { decodeError, decodeValue, encodeArgs, encodeError, encodeValue, type EncodedError } from './codec.js';
-import { ringDoorbell } from './doorbell.js';
+import { ringDoorbell, type ReadyBit } from './doorbell.js';
 import { HubClosedError } from './errors.js';
 import { channelEnds, type PipeReceiver, type PipeSender } from './pipe.js';
 import {
@@ -61,13 +61,15 @@ export class Channel {
 
   /**
    * `port` and `rings` carry the messages (pipe.ts), `ctl` is this
-   * thread's control buffer, `shared` its pool's spin settings and doorbell.
+   * thread's control buffer, `shared` its pool's spin settings and
+   * doorbell, `ready` its bit in the doorbell's ready map (null: none).
    */
   constructor(
     port: MessagePort,
     rings: SharedArrayBuffer,
     private readonly ctl: Int32Array,
     private readonly shared: Int32Array,
+    private readonly ready: ReadyBit | null = null,
   ) {
     this.spinPolicy = new SpinPolicy(shared);
     ({ sender: this.sender, receiver: this.receiver } = channelEnds(rings, port, 'green'));
@@ -199,7 +201,7 @@ export class Channel {
   /** Sends `message` to the hub and rings its doorbell. Throws, sending nothing, if it cannot cross. */
   private sendUp(message: WorkerToHub): void {
     this.sender.send(message);
-    ringDoorbell(this.shared);
+    ringDoorbell(this.shared, this.ready);
   }
 }
 

@@ -8,6 +8,15 @@
  * ring of the doorbell. One doorbell serves all the workers of a thread's
  * pool, so a burst of messages from many green threads costs one wake-up.
  *
+ * Which mailboxes to look at: each pooled worker has a bit in the
+ * doorbell's *ready map*, which it sets before it rings; the hub takes the
+ * set bits (clearing them) and polls those mailboxes only, so a ring costs
+ * the hub O(threads that sent), not O(workers). A mailbox without a bit
+ * (the hosted main thread's, or past the map's capacity) is polled on
+ * every ring. A message written before its bit was set is in the ring when
+ * the hub, having seen the bit, polls; one sent after the hub cleared the
+ * bit sets it again, for the next look.
+ *
  * The ring and the look are ordered like Dekker's flags (Atomics are
  * sequentially consistent): the sender bumps RING then reads WAITING; the
  * hub sets WAITING then waits only while RING is unchanged since its last
@@ -29,8 +38,26 @@ import { setImmediate } from 'node:timers';
 import { logger } from '../../loop/log.js';
 import { SHARED_BELL, SHARED_HUB_WAITING } from './protocol.js';
 
-/** Green side: tells the hub that a message waits (`shared` is the doorbell's buffer). */
-export function ringDoorbell(shared: Int32Array): void {
+/** Mailboxes a ready map has bits for. */
+export const READY_MAP_BITS = 65536;
+
+/** A green thread's bit in its doorbell's ready map. */
+export interface ReadyBit {
+  readonly map: Int32Array;
+  readonly index: number;
+}
+
+/** A ready map: one bit per mailbox, set by its thread when it sent a message. */
+export function createReadyMap(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(READY_MAP_BITS / 8));
+}
+
+/**
+ * Green side: tells the hub that a message waits (`shared` is the
+ * doorbell's buffer, `ready` this thread's bit in its ready map, if it has one).
+ */
+export function ringDoorbell(shared: Int32Array, ready: ReadyBit | null = null): void {
+  if (ready !== null) Atomics.or(ready.map, ready.index >> 5, 1 << (ready.index & 31));
   Atomics.add(shared, SHARED_BELL, 1);
   if (Atomics.load(shared, SHARED_HUB_WAITING) !== 0) Atomics.notify(shared, SHARED_BELL);
 }
@@ -50,10 +77,19 @@ const active = new Set<Doorbell>();
 
 /** Hub side: watches a doorbell and polls its mailboxes when it rings. */
 export class Doorbell {
-  private readonly mailboxes = new Set<Mailbox>();
+  /** Mailboxes polled on every ring (no bit in the ready map). */
+  private readonly unmapped = new Set<Mailbox>();
+  /** Mailboxes with a bit, by its index. */
+  private readonly mapped: (Mailbox | undefined)[] = [];
+  private readonly bitOf = new Map<Mailbox, number>();
+  private readonly freeBits: number[] = [];
   private listening = false;
 
-  constructor(private readonly shared: Int32Array) {}
+  /** `readyMap`: the ready map its threads set their bits in, or null: every mailbox is polled on every ring. */
+  constructor(
+    private readonly shared: Int32Array,
+    private readonly readyMap: Int32Array | null = null,
+  ) {}
 
   /** How many times the doorbells of this thread rang so far: it changes whenever one rings. */
   static totalRings(): number {
@@ -85,8 +121,81 @@ export class Doorbell {
     }
   }
 
-  add(mailbox: Mailbox): void {
-    this.mailboxes.add(mailbox);
+  /**
+   * Watches `mailbox`; returns its bit in the ready map, which its thread
+   * must set when it sends (`ringDoorbell`), or null: it is polled on every ring.
+   */
+  add(mailbox: Mailbox): ReadyBit | null {
+    const bit = this.takeBit();
+    this.watch();
+    if (bit === null || this.readyMap === null) {
+      this.unmapped.add(mailbox);
+      return null;
+    }
+    this.mapped[bit] = mailbox;
+    this.bitOf.set(mailbox, bit);
+    return { map: this.readyMap, index: bit };
+  }
+
+  delete(mailbox: Mailbox): void {
+    this.unmapped.delete(mailbox);
+    const bit = this.bitOf.get(mailbox);
+    if (bit !== undefined) {
+      this.bitOf.delete(mailbox);
+      this.mapped[bit] = undefined;
+      this.freeBits.push(bit);
+    }
+    if (this.unmapped.size === 0 && this.bitOf.size === 0) active.delete(this);
+  }
+
+  /** Polls the mailboxes whose bit is set, and those without one (also done on each ring). */
+  pollAll(): void {
+    let more = false;
+    for (const mailbox of this.unmapped) more = this.pollOne(mailbox) || more;
+    const map = this.readyMap;
+    if (map !== null) {
+      const words = (this.mapped.length + 31) >> 5;
+      for (let word = 0; word < words; word++) {
+        if (Atomics.load(map, word) === 0) continue;
+        let bits = Atomics.exchange(map, word, 0);
+        while (bits !== 0) {
+          const low = bits & -bits;
+          bits ^= low;
+          const bit = (word << 5) | (31 - Math.clz32(low));
+          const mailbox = this.mapped[bit];
+          // Stopped at its bound: its bit goes back, for the next look.
+          if (mailbox !== undefined && this.pollOne(mailbox)) {
+            Atomics.or(map, word, low);
+            more = true;
+          }
+        }
+      }
+    }
+    // Messages left behind: ring for them, so the listener looks again after the loop's other work
+    // (notified if it waits: this poll may come from the hub's spin while the listener waits).
+    if (more) ringDoorbell(this.shared);
+  }
+
+  /** A free bit of the ready map (a freed one first), or null: no map, or it is full. */
+  private takeBit(): number | null {
+    if (this.readyMap === null) return null;
+    const bit = this.freeBits.pop() ?? (this.mapped.length < READY_MAP_BITS ? this.mapped.length : null);
+    if (bit === null) return null;
+    // A bit freed by a dead worker may still be set: one extra poll of the new mailbox, harmless.
+    if (bit === this.mapped.length) this.mapped.push(undefined);
+    return bit;
+  }
+
+  private pollOne(mailbox: Mailbox): boolean {
+    try {
+      return mailbox.poll();
+    } catch (error) {
+      logger.error(`greenloop: a green thread's message could not be handled: ${String(error)}`);
+      return false;
+    }
+  }
+
+  private watch(): void {
     active.add(this);
     if (!this.listening) {
       this.listening = true;
@@ -94,26 +203,6 @@ export class Doorbell {
       // messages may already wait (the hosted main thread's first call).
       queueMicrotask(() => void this.listen());
     }
-  }
-
-  delete(mailbox: Mailbox): void {
-    this.mailboxes.delete(mailbox);
-    if (this.mailboxes.size === 0) active.delete(this);
-  }
-
-  /** Polls every mailbox now (also done on each ring). */
-  pollAll(): void {
-    let more = false;
-    for (const mailbox of this.mailboxes) {
-      try {
-        more = mailbox.poll() || more;
-      } catch (error) {
-        logger.error(`greenloop: a green thread's message could not be handled: ${String(error)}`);
-      }
-    }
-    // Messages left behind: ring for them, so the listener looks again after the loop's other work
-    // (notified if it waits: this poll may come from the hub's spin while the listener waits).
-    if (more) ringDoorbell(this.shared);
   }
 
   private async listen(): Promise<void> {

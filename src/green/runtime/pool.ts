@@ -20,7 +20,7 @@ import { clearTimeout, setTimeout } from 'node:timers';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { encodeError, encodeValue, lendValue } from './codec.js';
 import { onConfigure, settings } from './config.js';
-import { Doorbell, type Mailbox } from './doorbell.js';
+import { createReadyMap, Doorbell, type Mailbox } from './doorbell.js';
 import { WorkerCrashedError } from './errors.js';
 import { channelEnds, createChannelMemory, type PipeReceiver, type PipeSender } from './pipe.js';
 import {
@@ -69,7 +69,7 @@ const shared = new Int32Array(new SharedArrayBuffer(SHARED_SLOTS * 4));
 /** Messages taken from one worker per look, so that one sending without pause cannot hold the hub. */
 const POLL_BATCH = 256;
 /** Rung by every pooled worker of this thread. */
-const doorbell = new Doorbell(shared);
+const doorbell = new Doorbell(shared, createReadyMap());
 let slotCounter = 0;
 
 function applySpinSettings(): void {
@@ -117,6 +117,8 @@ export class WorkerSlot implements Mailbox {
     } else {
       this.ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
       rings = createChannelMemory();
+      this.doorbell = doorbell;
+      const bit = doorbell.add(this);
       const { port1, port2 } = new MessageChannel();
       const boot: WorkerBoot = {
         greenloopWorker: true,
@@ -127,15 +129,15 @@ export class WorkerSlot implements Mailbox {
         rings,
         ctl: this.ctl.buffer as SharedArrayBuffer,
         shared: shared.buffer as SharedArrayBuffer,
+        ready: bit === null ? null : { map: bit.map.buffer as SharedArrayBuffer, index: bit.index },
       };
       this.worker = startWorker(boot, port1);
       this.worker.unref();
       this.port = port2;
-      this.doorbell = doorbell;
     }
     this.port.unref();
     ({ sender: this.sender, receiver: this.receiver } = channelEnds(rings, this.port, 'hub'));
-    this.doorbell.add(this);
+    if (attached !== undefined) this.doorbell.add(this);
   }
 
   /** Sends a job to the idle worker. */

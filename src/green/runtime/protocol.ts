@@ -142,7 +142,10 @@ interface ChannelBoot {
 }
 
 /** workerData of a green worker (runtime: worker-runtime). */
-export type WorkerBoot = ChannelBoot;
+export interface WorkerBoot extends ChannelBoot {
+  /** The worker's bit in its doorbell's ready map (doorbell.ts), or null: the hub polls it on every ring. */
+  readonly ready: { readonly map: SharedArrayBuffer; readonly index: number } | null;
+}
 
 /**
  * workerData of the worker hosting the hub of a hosted main thread

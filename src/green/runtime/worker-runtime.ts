@@ -16,7 +16,8 @@ import { installWorkerState, type WorkerState } from './worker-state.js';
 
 const boot = workerData as WorkerBoot;
 const ctl = new Int32Array(boot.ctl);
-const channel = new Channel(boot.port, boot.rings, ctl, new Int32Array(boot.shared));
+const ready = boot.ready === null ? null : { map: new Int32Array(boot.ready.map), index: boot.ready.index };
+const channel = new Channel(boot.port, boot.rings, ctl, new Int32Array(boot.shared), ready);
 const state: WorkerState = { channel, job: null, importing: false };
 installWorkerState(state);
 
