@@ -12,7 +12,7 @@
  * first argument and to print `ready` on stdout once it accepts connections.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -105,6 +105,17 @@ interface ClientResult {
   msgsPerSec: number;
   p50Us: number;
   p99Us: number;
+}
+
+/**
+ * The Python server to compare against: the shared anchor `anchor` (in
+ * ../shared/anchors beside the repository) when it is there, else the
+ * repository's own server of the same shape, `own` (in bench/echo-servers).
+ */
+export function pythonServer(anchor: string, own: string): { path: string; note: string | null } {
+  const anchorPath = resolve(repo, '../shared/anchors', anchor);
+  if (existsSync(anchorPath)) return { path: anchorPath, note: null };
+  return { path: resolve(benchSources, 'echo-servers', own), note: `${anchor} not beside the repository: ran bench/echo-servers/${own}` };
 }
 
 /**

@@ -8,8 +8,9 @@
  *                      loop, no library: the floor for streams-style servers
  *   greenloop-proto    greenloop createServer + Protocol
  *   greenloop-streams  greenloop startServer + StreamReader/StreamWriter
- *   uvloop-streams     asyncio streams on uvloop  (when python3 has uvloop and
- *   uvloop-proto       asyncio Protocol on uvloop  ../shared/anchors/echo_asyncio.py exists)
+ *   uvloop-streams     asyncio streams on uvloop   (when python3 has uvloop: the
+ *   uvloop-proto       asyncio Protocol on uvloop   shared anchor server when it is
+ *                      beside the repository, else bench/echo-servers/asyncio-echo.py)
  *
  * Reported per server and message size: messages/s, per-message latency
  * p50/p99, and the server's CPU time per message (read from /proc, so it holds
@@ -23,12 +24,9 @@
  *                         [--sizes 100,1024] [--servers node-raw,greenloop-proto,...]
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { benchSources, formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
+import { formatAbsolute, nodeServer, pythonServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
-const anchor = resolve(benchSources, '../../shared/anchors/echo_asyncio.py');
 const python = '/usr/bin/python3';
 
 interface Options {
@@ -49,10 +47,11 @@ function serverSpecs(notes: string[]): EchoServer[] {
   ];
   const uvloop = spawnSync(python, ['-c', 'import uvloop'], { stdio: 'ignore' }).status === 0;
   if (!uvloop) notes.push(`uvloop servers skipped: ${python} -c 'import uvloop' failed`);
-  else if (!existsSync(anchor)) notes.push(`uvloop servers skipped: ${anchor} not found`);
   else {
-    specs.push({ name: 'uvloop-streams', command: (port) => [python, [anchor, String(port), 'uvloop']] });
-    specs.push({ name: 'uvloop-proto', command: (port) => [python, [anchor, String(port), 'uvloop', 'proto']] });
+    const asyncio = pythonServer('echo_asyncio.py', 'asyncio-echo.py');
+    if (asyncio.note !== null) notes.push(asyncio.note);
+    specs.push({ name: 'uvloop-streams', command: (port) => [python, [asyncio.path, String(port), 'uvloop']] });
+    specs.push({ name: 'uvloop-proto', command: (port) => [python, [asyncio.path, String(port), 'uvloop', 'proto']] });
   }
   return specs;
 }

@@ -21,16 +21,15 @@
  * thread). Green against it is greenloop's own cost; it against eventlet is
  * what the design costs on this machine. Rounds interleave the servers; ratios
  * are medians of per-round ratios. eventlet runs when
- * `/usr/bin/python3 -c 'import eventlet'` works.
+ * `/usr/bin/python3 -c 'import eventlet'` works: the shared anchor server
+ * when it is beside the repository, else bench/echo-servers/eventlet-echo.py.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchSources, formatAbsolute, nodeServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
+import { benchSources, formatAbsolute, nodeServer, pythonServer, ratioRow, runRounds, type EchoResults, type EchoServer, type MeasuredKey } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
-const anchor = resolve(benchSources, '../../shared/anchors/echo_eventlet.py');
 const python = '/usr/bin/python3';
 
 function servers(notes: string[], connections: number): EchoServer[] {
@@ -44,10 +43,10 @@ function servers(notes: string[], connections: number): EchoServer[] {
   ];
   if (spawnSync(python, ['-c', 'import eventlet'], { stdio: 'ignore' }).status !== 0) {
     notes.push(`eventlet skipped: ${python} -c 'import eventlet' failed`);
-  } else if (!existsSync(anchor)) {
-    notes.push(`eventlet skipped: ${anchor} not found`);
   } else {
-    list.push({ name: 'eventlet', command: (port) => [python, [anchor, String(port)]] });
+    const eventlet = pythonServer('echo_eventlet.py', 'eventlet-echo.py');
+    if (eventlet.note !== null) notes.push(eventlet.note);
+    list.push({ name: 'eventlet', command: (port) => [python, [eventlet.path, String(port)]] });
   }
   return list;
 }

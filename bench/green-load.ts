@@ -24,14 +24,13 @@
  * servers; ratios are medians of per-round ratios.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { benchSources, formatAbsolute, measure, nodeServer, ratioRow, type EchoLoad, type EchoResults, type EchoServer } from './echo-harness.js';
+import { benchSources, formatAbsolute, measure, nodeServer, pythonServer, ratioRow, type EchoLoad, type EchoResults, type EchoServer } from './echo-harness.js';
 import { printTable, type BenchRow } from './table.js';
 
 const python = '/usr/bin/python3';
-const eventletEcho = resolve(benchSources, '../../shared/anchors/echo_eventlet.py');
+const eventletEcho = pythonServer('echo_eventlet.py', 'eventlet-echo.py');
 const eventletHttp = resolve(benchSources, 'echo-servers/eventlet-http.py');
 const GREEN = 'greenloop-green';
 const ECHO_SIZE = 100;
@@ -106,7 +105,7 @@ function echoServers(withEventlet: boolean, connections: number): EchoServer[] {
       startTimeout: greenStartTimeout(connections),
     },
   ];
-  if (withEventlet && existsSync(eventletEcho)) list.push({ name: 'eventlet', command: (port) => [python, [eventletEcho, String(port)]] });
+  if (withEventlet) list.push({ name: 'eventlet', command: (port) => [python, [eventletEcho.path, String(port)]] });
   return list;
 }
 
@@ -125,6 +124,7 @@ function httpServers(withEventlet: boolean, body: number, connections: number): 
 
 function scenarios(opts: Options, notes: string[]): Scenario[] {
   const withEventlet = eventletAvailable(notes);
+  if (withEventlet && eventletEcho.note !== null) notes.push(eventletEcho.note);
   // The warm-up in four runs of new connections, as in green-echo.ts: the green workers' JIT settles.
   const common = { duration: opts.duration, warmup: Math.min(2, opts.duration), warmupRuns: 4, rssBudgetMb: opts.rssBudgetMb };
   // The warm-up's green threads must end (and give their workers back) before the measured run.
