@@ -4,12 +4,9 @@
 # shared anchor servers are not beside the repository.
 #
 #   python3 bench/echo-servers/eventlet-echo.py PORT
-import socket
 import sys
 
-import eventlet
-
-port = int(sys.argv[1])
+from eventlet_serve import serve_forever
 
 
 def handle(sock):
@@ -21,10 +18,4 @@ def handle(sock):
     sock.close()
 
 
-listener = eventlet.listen(('127.0.0.1', port))
-print('ready', flush=True)
-pool = eventlet.GreenPool(10000)
-while True:
-    conn, _ = listener.accept()
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    pool.spawn_n(handle, conn)
+serve_forever(int(sys.argv[1]), handle)

@@ -5,7 +5,8 @@
 #
 #   python3 bench/echo-servers/eventlet-http.py PORT [BODY=4096]
 import sys
-import eventlet
+
+from eventlet_serve import serve_forever
 
 port = int(sys.argv[1])
 body = int(sys.argv[2]) if len(sys.argv) > 2 else 4096
@@ -23,10 +24,4 @@ def handle(sock):
     sock.close()
 
 
-srv = eventlet.listen(('127.0.0.1', port))
-print('ready', flush=True)
-pool = eventlet.GreenPool(10000)
-while True:
-    c, _ = srv.accept()
-    c.setsockopt(6, 1, 1)  # TCP_NODELAY
-    pool.spawn_n(handle, c)
+serve_forever(port, handle)

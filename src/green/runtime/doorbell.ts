@@ -176,12 +176,14 @@ export class Doorbell {
     if (more) ringDoorbell(this.shared);
   }
 
-  /** A free bit of the ready map (a freed one first), or null: no map, or it is full. */
+  /**
+   * A free bit of the ready map (a freed one first), or null: no map, or it
+   * is full. A freed bit may still be set (its worker rang, then died): that
+   * costs the new mailbox one extra poll, nothing more.
+   */
   private takeBit(): number | null {
     if (this.readyMap === null) return null;
     const bit = this.freeBits.pop() ?? (this.mapped.length < READY_MAP_BITS ? this.mapped.length : null);
-    if (bit === null) return null;
-    // A bit freed by a dead worker may still be set: one extra poll of the new mailbox, harmless.
     if (bit === this.mapped.length) this.mapped.push(undefined);
     return bit;
   }

@@ -114,6 +114,7 @@ export class WorkerSlot implements Mailbox {
       this.port = attached.port;
       rings = attached.rings;
       this.doorbell = new Doorbell(attached.shared);
+      this.doorbell.add(this);
     } else {
       this.ctl = new Int32Array(new SharedArrayBuffer(CTL_SLOTS * 4));
       rings = createChannelMemory();
@@ -137,7 +138,6 @@ export class WorkerSlot implements Mailbox {
     }
     this.port.unref();
     ({ sender: this.sender, receiver: this.receiver } = channelEnds(rings, this.port, 'hub'));
-    if (attached !== undefined) this.doorbell.add(this);
   }
 
   /** Sends a job to the idle worker. */
